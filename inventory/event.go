@@ -1,0 +1,70 @@
+package inventory
+
+import (
+	"net/netip"
+	"time"
+)
+
+// EventKind names one step of a machine's boot.
+type EventKind string
+
+// Event kinds, roughly in the order a network boot produces them.
+const (
+	EventDHCPDiscover  EventKind = "dhcp-discover"  // a boot client asked
+	EventDHCPOffer     EventKind = "dhcp-offer"     // rackboot offered
+	EventDHCPAck       EventKind = "dhcp-ack"       // rackboot acknowledged
+	EventDHCPNak       EventKind = "dhcp-nak"       // rackboot refused a request
+	EventDHCPRelease   EventKind = "dhcp-release"   // the client gave its lease back
+	EventDHCPDecline   EventKind = "dhcp-decline"   // the client found its address in use
+	EventTFTPServed    EventKind = "tftp-served"    // a boot loader went out by TFTP
+	EventLoaderServed  EventKind = "loader-served"  // a boot loader went out by HTTP (HTTP Boot)
+	EventScriptServed  EventKind = "script-served"  // the per-machine iPXE script went out
+	EventKernelFetched EventKind = "kernel-fetched" // the kernel went out in full
+	EventInitrdFetched EventKind = "initrd-fetched" // an initrd went out in full
+	EventOSCallback    EventKind = "os-callback"    // the booted OS called back
+	EventError         EventKind = "error"          // something failed on rackboot's side
+)
+
+// stateAfter is the state an event moves a machine to; kinds not listed
+// leave the state alone.
+var stateAfter = map[EventKind]State{
+	EventTFTPServed:    StateBooting,
+	EventLoaderServed:  StateBooting,
+	EventScriptServed:  StateBooting,
+	EventKernelFetched: StateBooting,
+	EventInitrdFetched: StateBooting,
+	EventOSCallback:    StateOSBooted,
+}
+
+// Event is one entry of a machine's timeline.
+type Event struct {
+	// Seq orders events store-wide; the store sets it.
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+	Kind EventKind `json:"kind"`
+	// IP is the machine's address when the event knew it; zero otherwise.
+	IP netip.Addr `json:"ip,omitzero"`
+	// Detail is a short human-readable note: a file name, an architecture,
+	// an error text. It never carries secrets.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Status is the runtime view of one machine, declared or discovered.
+type Status struct {
+	MAC       string     `json:"mac"`
+	State     State      `json:"state"`
+	IP        netip.Addr `json:"ip,omitzero"`
+	FirstSeen time.Time  `json:"first_seen"`
+	LastEvent Event      `json:"last_event"`
+}
+
+// Lease is an address handed out in authoritative mode.
+type Lease struct {
+	MAC      string     `json:"mac"`
+	IP       netip.Addr `json:"ip"`
+	Expiry   time.Time  `json:"expiry"`
+	Hostname string     `json:"hostname,omitempty"`
+}
+
+// Expired reports whether the lease has run out at now.
+func (l Lease) Expired(now time.Time) bool { return !now.Before(l.Expiry) }

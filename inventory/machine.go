@@ -1,0 +1,86 @@
+package inventory
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+)
+
+// Arch is a client system architecture as DHCP option 93 names it
+// (RFC 4578 section 2.1, IANA "Processor Architecture Types").
+type Arch string
+
+// Architectures rackboot knows how to boot. The zero value means "not set".
+const (
+	ArchBIOS      Arch = "bios"       // option 93 type 0, x86 BIOS
+	ArchIA32EFI   Arch = "ia32-efi"   // type 6
+	ArchX64EFI    Arch = "x64-efi"    // types 7 and 9
+	ArchARM32EFI  Arch = "arm32-efi"  // type 10
+	ArchARM64EFI  Arch = "arm64-efi"  // type 11
+	ArchX86HTTP   Arch = "x86-http"   // type 15
+	ArchX64HTTP   Arch = "x64-http"   // type 16
+	ArchARM64HTTP Arch = "arm64-http" // type 19
+)
+
+// Valid reports whether a is one of the architectures above.
+func (a Arch) Valid() bool {
+	switch a {
+	case ArchBIOS, ArchIA32EFI, ArchX64EFI, ArchARM32EFI, ArchARM64EFI,
+		ArchX86HTTP, ArchX64HTTP, ArchARM64HTTP:
+		return true
+	}
+	return false
+}
+
+// State is where a machine is in its provisioning life.
+type State string
+
+// Machine states, in the order a machine normally passes through them.
+const (
+	StateDiscovered State = "discovered" // seen on the network, nothing served yet
+	StateBooting    State = "booting"    // boot loader, script or assets served
+	StateOSBooted   State = "os-booted"  // the booted OS called back
+)
+
+// Profile says what a machine boots: a kernel, its initrds and arguments.
+// Asset names are paths relative to the assets directory.
+type Profile struct {
+	Name    string   `json:"name"`
+	Kernel  string   `json:"kernel"`
+	Initrds []string `json:"initrds,omitempty"`
+	// Args is the kernel command line, without initrd= (added under UEFI).
+	Args string `json:"args,omitempty"`
+	// SHA256 maps an asset name (Kernel or one of Initrds) to its expected
+	// lower-case hex sha256; rackboot checks them at start.
+	SHA256 map[string]string `json:"sha256,omitempty"`
+}
+
+// Machine is one declared machine.
+type Machine struct {
+	Name    string            `json:"name"`
+	MACs    []string          `json:"macs"`
+	Profile string            `json:"profile"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	// Address is the reserved IPv4 address in authoritative mode; the zero
+	// value means "take one from the pool".
+	Address netip.Addr `json:"address,omitzero"`
+	// Arch overrides the architecture the client claims in option 93; the
+	// zero value means "believe the client".
+	Arch Arch `json:"arch,omitempty"`
+}
+
+// NormalizeMAC returns mac in rackboot's canonical form, lower-case and
+// colon-separated ("02:00:00:00:00:01"). It accepts the forms net.ParseMAC
+// accepts and the hyphen form iPXE and Windows print. Only 6-byte Ethernet
+// addresses are accepted.
+func NormalizeMAC(mac string) (string, error) {
+	hw, err := net.ParseMAC(strings.TrimSpace(mac))
+	if err != nil {
+		return "", fmt.Errorf("parsing mac %q: %w", mac, err)
+	}
+	if len(hw) != 6 {
+		return "", fmt.Errorf("parsing mac %q: not a 6-byte ethernet address", mac)
+	}
+	return hw.String(), nil
+}
