@@ -22,6 +22,7 @@ const (
 	EventKernelFetched EventKind = "kernel-fetched" // the kernel went out in full
 	EventInitrdFetched EventKind = "initrd-fetched" // an initrd went out in full
 	EventOSCallback    EventKind = "os-callback"    // the booted OS called back
+	EventDiscovered    EventKind = "discovered"     // an undeclared machine asked for its script
 	EventError         EventKind = "error"          // something failed on rackboot's side
 )
 
