@@ -1,0 +1,27 @@
+// Package lab is rackboot's end-to-end lab: it proves that real firmware
+// boots through a real rackboot binary.
+//
+// Its tests build cmd/rackboot and a tiny test OS (tinyos/build.sh: a
+// Debian cloud kernel and a busybox initramfs that takes an address by DHCP,
+// calls rackboot back and powers off), create a private network namespace
+// with a bridge and one tap device per virtual machine, run rackboot inside
+// it and boot QEMU guests against it:
+//
+//   - UEFI (OVMF's own PXE client, no iPXE ROM), rackboot authoritative;
+//   - BIOS (SeaBIOS with the iPXE option ROM), rackboot authoritative;
+//   - UEFI beside dnsmasq, rackboot as proxy DHCP;
+//   - UEFI HTTP Boot, only with RACKBOOT_LAB_HTTPBOOT=1 (it takes minutes).
+//
+// Each guest passes when the timeline rackboot recorded for its MAC holds
+// every boot stage in order, up to the OS callback, and its console shows
+// the tiny OS's marker line. Every packet stays inside the namespace.
+//
+// The lab needs root, /dev/net/tun, qemu-system-x86, ovmf, ipxe, dnsmasq-base
+// and busybox-static (scripts/setup-debian.sh installs them); without them,
+// or with -short, its tests skip. Run it with
+//
+//	sudo go test -count=1 -v -run TestLab ./lab/
+//
+// Add -artifacts to keep every log and console file. TestDemo, run by
+// scripts/demo.sh, boots one UEFI guest and prints its timeline.
+package lab

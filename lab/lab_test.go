@@ -1,0 +1,201 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// guestTimeout bounds one guest's boot. Under TCG a UEFI PXE chain takes
+// about 40 s, HTTP Boot about 2 min 40 s (shared/LAB.md).
+const guestTimeout = 4 * time.Minute
+
+// Stages every chain ends with, once iPXE runs.
+var ipxeStages = []inventory.EventKind{
+	inventory.EventScriptServed, inventory.EventKernelFetched,
+	inventory.EventInitrdFetched, inventory.EventOSCallback,
+}
+
+func stages(first ...inventory.EventKind) []inventory.EventKind {
+	return append(first, ipxeStages...)
+}
+
+// The lab's guests; names and MACs match testdata/lab/inventory.yaml.
+var (
+	uefiPXEGuest = guest{
+		name: "uefi-pxe", mac: "52:54:00:21:30:01", fw: uefiPXE,
+		want: stages(inventory.EventDHCPOffer, inventory.EventDHCPAck, inventory.EventTFTPServed),
+	}
+	biosIPXEGuest = guest{
+		name: "bios-ipxe", mac: "52:54:00:21:30:02", fw: biosIPXE,
+		want: stages(inventory.EventDHCPOffer, inventory.EventDHCPAck),
+	}
+	uefiProxyGuest = guest{
+		name: "uefi-proxy", mac: "52:54:00:21:30:03", fw: uefiPXE,
+		want: stages(inventory.EventDHCPOffer, inventory.EventTFTPServed),
+	}
+	uefiHTTPGuest = guest{
+		name: "uefi-http", mac: "52:54:00:21:30:04", fw: uefiPXE,
+		want: stages(inventory.EventDHCPOffer, inventory.EventDHCPAck, inventory.EventLoaderServed),
+	}
+)
+
+func TestMain(m *testing.M) {
+	// ip, dnsmasq and friends live in sbin, which a plain user's PATH
+	// (sudo -E, CI) may lack.
+	os.Setenv("PATH", os.Getenv("PATH")+":/usr/local/sbin:/usr/sbin:/sbin")
+	os.Exit(m.Run())
+}
+
+// requireLab skips t unless the machine can run the lab.
+func requireLab(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("the lab boots virtual machines for minutes; skipped with -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("the lab needs root for network namespaces and tap devices")
+	}
+	for _, f := range []string{"/dev/net/tun", ovmfCode, ovmfVars, "/usr/lib/ipxe/ipxe.efi"} {
+		if _, err := os.Stat(f); err != nil {
+			t.Skipf("the lab needs %s (run scripts/setup-debian.sh): %v", f, err)
+		}
+	}
+	for _, bin := range []string{qemuBin, "ip", "dnsmasq", "cpio", "gzip", "apt-get", "dpkg", "go"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("the lab needs %s (run scripts/setup-debian.sh): %v", bin, err)
+		}
+	}
+}
+
+// TestLab boots every lab guest through rackboot and checks each
+// machine's timeline.
+func TestLab(t *testing.T) {
+	requireLab(t)
+	bin := buildRackboot(t)
+	tos := buildTinyOS(t)
+
+	t.Run("authoritative", func(t *testing.T) {
+		n := newNetns(t)
+		n.addBridge(t)
+		s := startServer(t, n, bin, tos, "authoritative")
+		guests := []guest{uefiPXEGuest, biosIPXEGuest}
+		if os.Getenv("RACKBOOT_LAB_HTTPBOOT") == "1" {
+			guests = append(guests, uefiHTTPGuest)
+		}
+		for i, g := range guests {
+			t.Run(g.name, func(t *testing.T) {
+				t.Parallel()
+				checkBoot(t, n, s, g, fmt.Sprintf("tap%d", i))
+			})
+		}
+	})
+	t.Run("proxy", func(t *testing.T) {
+		n := newNetns(t)
+		n.addBridge(t)
+		startDnsmasq(t, n)
+		s := startServer(t, n, bin, tos, "proxy")
+		t.Run(uefiProxyGuest.name, func(t *testing.T) {
+			checkBoot(t, n, s, uefiProxyGuest, "tap0")
+		})
+	})
+}
+
+// checkBoot boots g on a new tap device, waits until it powers off (the
+// tiny OS does once it called back) and checks its timeline and console.
+func checkBoot(t *testing.T, n *netns, s *server, g guest, tap string) []inventory.Event {
+	t.Helper()
+	v := bootGuest(t, n, g, tap)
+	start := time.Now()
+	waitGuest(t, s, v, g.mac)
+
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 10*time.Second)
+	defer cancel()
+	events, err := s.timeline(ctx, g.mac)
+	if err != nil {
+		t.Fatalf("timeline of %s: %v", g.mac, err)
+	}
+	if diff := stagesDiff(events, g.want); diff != "" {
+		t.Errorf("timeline of %s (%s) after %s: %s", g.name, g.mac, since(start), diff)
+	}
+	if !v.sawMarker() {
+		t.Errorf("console of %s never showed %s", g.name, tinyosMsg)
+	}
+	return events
+}
+
+// waitGuest waits up to guestTimeout for the guest to power off, logging
+// each timeline event as it appears.
+func waitGuest(t *testing.T, s *server, v *vm, mac string) {
+	t.Helper()
+	start := time.Now()
+	deadline := time.NewTimer(guestTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	seen := 0
+	for {
+		select {
+		case <-v.done:
+			t.Logf("%s: guest powered off after %s (%v)", mac, since(start), v.err)
+			return
+		case <-deadline.C:
+			t.Errorf("%s: guest still running after %s; stopping it", mac, guestTimeout)
+			v.stop()
+			return
+		case <-t.Context().Done():
+			return
+		case <-tick.C:
+			seen = logNewEvents(t, s, mac, seen, start)
+		}
+	}
+}
+
+// logNewEvents logs the events of mac's timeline past the first seen and
+// returns how many there are now.
+func logNewEvents(t *testing.T, s *server, mac string, seen int, start time.Time) int {
+	events, err := s.timeline(t.Context(), mac)
+	if err != nil {
+		return seen
+	}
+	for _, e := range events[min(seen, len(events)):] {
+		t.Logf("%s: +%s %-15s %-13s %s", mac, since(start), e.Kind, ipString(e), e.Detail)
+	}
+	return max(seen, len(events))
+}
+
+func since(t time.Time) string { return time.Since(t).Round(time.Second).String() }
+
+// startDnsmasq runs dnsmasq in n as the network's only address server: it
+// hands out addresses and no boot options, so boot files must come from
+// rackboot's proxy DHCP.
+func startDnsmasq(t testing.TB, n *netns) *proc {
+	t.Helper()
+	dir := t.ArtifactDir()
+	cmd := n.command("dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+		"--port=0", "--interface="+bridgeName, "--bind-interfaces",
+		"--dhcp-range=10.213.0.100,10.213.0.199,255.255.255.0,10m",
+		"--dhcp-leasefile="+filepath.Join(dir, "dnsmasq.leases"),
+		"--pid-file=", "--log-dhcp", "--log-facility=-")
+	p := startProc(t, "dnsmasq", dir, cmd)
+	deadline := time.Now().Add(10 * time.Second)
+	for !logContains(p.log, "DHCP, IP range") {
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("dnsmasq did not start: %v\n%s", p.err, tail(p.log, 20))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return p
+}
+
+func logContains(path, s string) bool {
+	b, _ := os.ReadFile(path)
+	return strings.Contains(string(b), s)
+}

@@ -1,0 +1,192 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// Keys of testdata/lab/config.yaml that only authoritative mode uses.
+var authoritativeKeys = []string{"subnet", "pool-start", "pool-end", "router", "dns", "lease-time"}
+
+// buildRackboot builds cmd/rackboot into a temporary folder. It skips the
+// test while the command does not exist yet.
+func buildRackboot(t testing.TB) string {
+	t.Helper()
+	if _, err := os.Stat("../cmd/rackboot"); err != nil {
+		t.Skipf("cmd/rackboot is not there to test: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "rackboot")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/rackboot")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/rackboot: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// tinyOS is the tiny test OS as tinyos/build.sh built it.
+type tinyOS struct {
+	kernel, initrd string
+}
+
+// buildTinyOS runs tinyos/build.sh (which rebuilds only on change).
+func buildTinyOS(t testing.TB) tinyOS {
+	t.Helper()
+	cmd := exec.Command("bash", "tinyos/build.sh")
+	cmd.Stderr = t.Output()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tinyos/build.sh: %v", err)
+	}
+	dir := strings.TrimSpace(string(out))
+	if i := strings.LastIndexByte(dir, '\n'); i >= 0 {
+		dir = dir[i+1:]
+	}
+	return tinyOS{kernel: filepath.Join(dir, "vmlinuz"), initrd: filepath.Join(dir, "initrd.gz")}
+}
+
+// server is a rackboot serve process inside a lab namespace.
+type server struct {
+	*proc
+	bin    string
+	url    string
+	client *http.Client
+}
+
+// startServer runs `rackboot serve` in n in the given mode, with the tiny OS
+// as the assets of testdata/lab's profile, and waits until its HTTP API
+// answers.
+func startServer(t testing.TB, n *netns, bin string, tos tinyOS, mode string) *server {
+	t.Helper()
+	dir := t.ArtifactDir()
+	assets := filepath.Join(dir, "assets")
+	if err := mkdirs(filepath.Join(assets, "tiny"), filepath.Join(dir, "data")); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, tos.kernel, filepath.Join(assets, "tiny", "vmlinuz"))
+	copyFile(t, tos.initrd, filepath.Join(assets, "tiny", "initrd.gz"))
+	copyFile(t, "../testdata/lab/inventory.yaml", filepath.Join(dir, "inventory.yaml"))
+	cfg, settings := writeConfig(t, dir, mode)
+	_, port, err := net.SplitHostPort(fmt.Sprint(settings["http-addr"]))
+	if err != nil {
+		t.Fatalf("testdata/lab/config.yaml: http-addr: %v", err)
+	}
+
+	cmd := n.command(bin, "serve", "--config", cfg)
+	s := &server{
+		proc:   startProc(t, "rackboot", dir, cmd),
+		bin:    bin,
+		url:    "http://" + net.JoinHostPort(serverIP, port),
+		client: n.httpClient(),
+	}
+	s.waitReady(t)
+	return s
+}
+
+// writeConfig writes testdata/lab/config.yaml with this test's mode and
+// paths to dir and returns its path and settings.
+func writeConfig(t testing.TB, dir, mode string) (string, map[string]any) {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/lab/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settings map[string]any
+	if err := yaml.Unmarshal(b, &settings); err != nil {
+		t.Fatalf("testdata/lab/config.yaml: %v", err)
+	}
+	settings["mode"] = mode
+	settings["assets-dir"] = filepath.Join(dir, "assets")
+	settings["inventory"] = filepath.Join(dir, "inventory.yaml")
+	settings["data-dir"] = filepath.Join(dir, "data")
+	if mode == "proxy" {
+		for _, k := range authoritativeKeys {
+			delete(settings, k)
+		}
+	}
+	out, err := yaml.Marshal(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, settings
+}
+
+// waitReady waits up to 30 s for GET /api/v1/machines to answer 200.
+func (s *server) waitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := s.get(t.Context(), "/api/v1/machines", nil)
+		if err == nil {
+			return
+		}
+		if s.exited() {
+			t.Fatalf("rackboot serve exited before its API answered: %v", s.err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rackboot API did not answer within 30 s: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// timeline fetches the timeline rackboot recorded for mac.
+func (s *server) timeline(ctx context.Context, mac string) ([]inventory.Event, error) {
+	var events []inventory.Event
+	err := s.get(ctx, "/api/v1/machines/"+mac+"/timeline", &events)
+	return events, err
+}
+
+// get fetches path from the API and decodes its JSON body into v (if set).
+func (s *server) get(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
+	}
+	if v == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("decoding %s: %w", path, err)
+	}
+	return nil
+}
+
+func mkdirs(dirs ...string) error {
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
