@@ -1,0 +1,73 @@
+// Command rackboot turns racked, powered bare-metal machines into booted
+// machines with no hands on them: it answers their DHCP, TFTP and HTTP
+// requests and records every step of each machine's boot.
+//
+// Usage:
+//
+//	rackboot serve [flags]      run DHCP, TFTP and HTTP until SIGINT or SIGTERM
+//	rackboot machines [flags]   list the machines a running server knows
+//	rackboot version            print the version
+//
+// Run "rackboot <command> -h" for the flags of a command; docs/config.md
+// describes every setting.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "rackboot:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+const usage = `usage: rackboot <command> [flags]
+
+commands:
+  serve      run DHCP, TFTP and HTTP until SIGINT or SIGTERM
+  machines   list the machines a running server knows
+  version    print the version
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr, getenv)
+	case "machines":
+		return machines(ctx, args[1:], stdout, stderr, getenv)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "rackboot", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "rackboot: unknown command %q\n%s", args[0], usage)
+	return errUsage
+}

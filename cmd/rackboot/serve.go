@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// runner is a long-running part of the server.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+	var s serveSettings
+	fs := newServeFlags(&s)
+	fs.SetOutput(stderr)
+	if err := parseSettings(fs, args, getenv); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, s.LogLevel, s.LogFormat)
+	if err != nil {
+		return err
+	}
+	if err := s.resolve(net.InterfaceByName); err != nil {
+		return err
+	}
+	catalog, err := inventory.LoadCatalog(s.Inventory)
+	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	if err := verifyAssets(catalog, s.AssetsDir); err != nil {
+		return err
+	}
+	store, err := inventory.OpenStore(s.DataDir)
+	if err != nil {
+		return fmt.Errorf("data-dir: %w", err)
+	}
+	defer store.Close()
+	inv := inventory.New(catalog, store)
+
+	parts, err := build(&s, inv, log)
+	if err != nil {
+		return err
+	}
+	log.Info("rackboot starting", "version", version, "mode", s.Mode, "iface", s.Interface,
+		"ip", s.ServerIP, "http_url", s.HTTPURL, "machines", len(catalog.Machines()))
+	g, ctx := errgroup.WithContext(ctx)
+	for _, p := range parts {
+		g.Go(func() error { return p.Run(ctx) })
+	}
+	g.Go(func() error { return reloadOnHUP(ctx, &s, inv, log) })
+	err = g.Wait()
+	if err != nil {
+		return err
+	}
+	log.Info("rackboot stopped")
+	return nil
+}
+
+// verifyAssets checks every profile's kernel and initrds exist in dir and
+// match their declared sha256 sums.
+func verifyAssets(c *inventory.Catalog, dir string) error {
+	if err := c.VerifyAssets(os.DirFS(dir)); err != nil {
+		return fmt.Errorf("assets-dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// reloadOnHUP re-reads the inventory file on SIGHUP. A file that fails to
+// load or whose assets fail their checks leaves the catalog in force alone;
+// leases and timelines are never touched.
+func reloadOnHUP(ctx context.Context, s *serveSettings, inv *inventory.Inventory, log *slog.Logger) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+		}
+		c, err := inventory.LoadCatalog(s.Inventory)
+		if err == nil {
+			err = verifyAssets(c, s.AssetsDir)
+		}
+		if err != nil {
+			log.Error("inventory reload failed; keeping the one in force", "path", s.Inventory, "err", err)
+			continue
+		}
+		inv.SetCatalog(c)
+		log.Info("inventory reloaded", "path", s.Inventory, "machines", len(c.Machines()))
+	}
+}
+
+// resolve fills in the settings derived from others and checks the ones
+// the components do not check themselves.
+func (s *serveSettings) resolve(ifaceByName func(string) (*net.Interface, error)) error {
+	if s.Interface == "" {
+		return errors.New("interface: required (the one interface DHCP and TFTP serve)")
+	}
+	if s.Mode != "proxy" && s.Mode != "authoritative" {
+		return fmt.Errorf("mode: %q is not proxy or authoritative", s.Mode)
+	}
+	if !s.ServerIP.IsValid() {
+		ip, err := firstIPv4(ifaceByName, s.Interface)
+		if err != nil {
+			return fmt.Errorf("server-ip: not set and %w", err)
+		}
+		s.ServerIP = ip
+	}
+	if !s.ServerIP.Is4() {
+		return fmt.Errorf("server-ip: %s is not an IPv4 address", s.ServerIP)
+	}
+	if s.HTTPURL == "" {
+		_, port, err := net.SplitHostPort(s.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("http-addr: %w", err)
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil || port == "0" {
+			return fmt.Errorf("http-addr: port %q must be a fixed number when http-url is not set", port)
+		}
+		s.HTTPURL = "http://" + net.JoinHostPort(s.ServerIP.String(), port)
+	}
+	return nil
+}
+
+func firstIPv4(ifaceByName func(string) (*net.Interface, error), name string) (netip.Addr, error) {
+	ifi, err := ifaceByName(name)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("finding interface %s: %w", name, err)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("reading addresses of %s: %w", name, err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() {
+				return ip.Unmap(), nil
+			}
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("interface %s has no IPv4 address", name)
+}
