@@ -9,8 +9,9 @@
 //
 //   - UEFI (OVMF's own PXE client, no iPXE ROM), rackboot authoritative;
 //   - BIOS (SeaBIOS with the iPXE option ROM), rackboot authoritative;
-//   - UEFI beside dnsmasq, rackboot as proxy DHCP;
-//   - UEFI HTTP Boot, only with RACKBOOT_LAB_HTTPBOOT=1 (it takes minutes).
+//   - UEFI HTTP Boot (OVMF with its PXE clients switched off), rackboot
+//     authoritative;
+//   - UEFI beside dnsmasq, rackboot as proxy DHCP.
 //
 // Each guest passes when the timeline rackboot recorded for its MAC holds
 // every boot stage in order, up to the OS callback, and its console shows

@@ -25,6 +25,10 @@ const (
 	// uefiPXE is OVMF's own PXE (and, failing that, HTTP Boot) client: the
 	// NIC's iPXE option ROM is removed.
 	uefiPXE firmware = iota
+	// uefiHTTP is OVMF's HTTP Boot client. OVMF tries PXEv4, PXEv6 and then
+	// HTTPv4; fw_cfg knobs switch PXE off, which saves two minutes of PXE
+	// timeouts.
+	uefiHTTP
 	// biosIPXE is SeaBIOS running the NIC's iPXE option ROM.
 	biosIPXE
 	// direct boots the tiny OS with -kernel/-initrd, no firmware boot.
@@ -55,11 +59,18 @@ func qemuArgs(g guest, tap, console, vars string) []string {
 	}
 	nic := "virtio-net-pci,netdev=n0,mac=" + g.mac
 	switch g.fw {
-	case uefiPXE:
+	case uefiPXE, uefiHTTP:
 		args = append(args,
 			"-drive", "if=pflash,format=raw,readonly=on,file="+ovmfCode,
 			"-drive", "if=pflash,format=raw,file="+vars)
 		nic += ",romfile="
+	}
+	switch g.fw {
+	case uefiHTTP:
+		// OvmfPkg/RUNTIME_CONFIG.md in edk2.
+		args = append(args,
+			"-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
+			"-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n")
 	case biosIPXE:
 		nic += ",bootindex=1"
 	case direct:
@@ -82,7 +93,7 @@ func bootGuest(t testing.TB, n *netns, g guest, tap string) *vm {
 	dir := t.ArtifactDir()
 	n.addTap(t, tap)
 	vars := filepath.Join(dir, g.name+"-vars.fd")
-	if g.fw == uefiPXE {
+	if g.fw == uefiPXE || g.fw == uefiHTTP {
 		copyFile(t, ovmfVars, vars)
 	}
 	console := filepath.Join(dir, g.name+"-console.log")

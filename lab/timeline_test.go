@@ -55,10 +55,6 @@ func ipString(e inventory.Event) string {
 	return e.IP.String()
 }
 
-func hasKind(events []inventory.Event, k inventory.EventKind) bool {
-	return indexKind(events, 0, k) >= 0
-}
-
 func TestStagesDiff(t *testing.T) {
 	const (
 		offer    = inventory.EventDHCPOffer
