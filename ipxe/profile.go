@@ -41,7 +41,8 @@ func CheckProfile(p inventory.Profile) error {
 		return err
 	}
 	if n := len(strings.Join(kernelLine("", p, true)[1:], " ")); n > MaxCmdline {
-		return fmt.Errorf("args: the kernel command line is %d bytes, Linux keeps %d", n, MaxCmdline)
+		return fmt.Errorf("args: the kernel command line is %d bytes, Linux keeps %d",
+			n, MaxCmdline)
 	}
 	return nil
 }
@@ -75,7 +76,8 @@ func checkInitrdNames(p inventory.Profile) error {
 	for _, initrd := range p.Initrds {
 		name := imageName(initrd)
 		if !plainName(name) {
-			return fmt.Errorf("initrd %q: file name %q must be letters, digits, '.', '_', '+' and '-'", initrd, name)
+			return fmt.Errorf("initrd %q: file name %q must be letters, digits, "+
+				"'.', '_', '+' and '-'", initrd, name)
 		}
 		key := strings.ToLower(name)
 		if other, dup := seen[key]; dup {
