@@ -1,0 +1,150 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// maxQuery bounds the raw query of /ipxe; iPXE's own is under 150 bytes.
+const maxQuery = 512
+
+// bootQuery is what the chain script reports about the booting machine.
+type bootQuery struct {
+	MAC      string // canonical form, always set
+	UUID     string // SMBIOS UUID, lower-case 8-4-4-4-12 hex, or ""
+	Arch     string // iPXE ${buildarch}: i386, x86_64, arm64 ..., or ""
+	Platform string // iPXE ${platform}: pcbios, efi ..., or ""
+}
+
+// queryField says how long one parameter may be and checks its value.
+type queryField struct {
+	max   int
+	check func(string) error
+}
+
+var queryFields = map[string]queryField{
+	"mac":      {17, nil}, // checked by inventory.NormalizeMAC
+	"uuid":     {36, checkUUID},
+	"arch":     {16, checkWord},
+	"platform": {16, checkWord},
+}
+
+// parseBootQuery parses the raw query of GET /ipxe. It refuses unknown or
+// repeated parameters, overlong values and any byte that is not printable
+// ASCII, so that nothing odd reaches a log or the store.
+func parseBootQuery(raw string) (bootQuery, error) {
+	if len(raw) > maxQuery {
+		return bootQuery{}, fmt.Errorf("query is %d bytes, at most %d", len(raw), maxQuery)
+	}
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return bootQuery{}, fmt.Errorf("parsing query: %w", err)
+	}
+	got := make(map[string]string, len(vals))
+	for key, vs := range vals {
+		v, err := queryValue(key, vs)
+		if err != nil {
+			return bootQuery{}, err
+		}
+		got[key] = v
+	}
+	if got["mac"] == "" {
+		return bootQuery{}, errors.New("mac: required")
+	}
+	mac, err := inventory.NormalizeMAC(got["mac"])
+	if err != nil {
+		return bootQuery{}, fmt.Errorf("mac: %w", err)
+	}
+	return bootQuery{MAC: mac, UUID: strings.ToLower(got["uuid"]),
+		Arch: got["arch"], Platform: got["platform"]}, nil
+}
+
+// queryValue checks the values of one parameter and returns the one value.
+func queryValue(key string, vs []string) (string, error) {
+	f, ok := queryFields[key]
+	if !ok {
+		return "", fmt.Errorf("unknown parameter %+q", truncate(key))
+	}
+	if len(vs) != 1 {
+		return "", fmt.Errorf("%s: given %d times", key, len(vs))
+	}
+	v := vs[0]
+	if len(v) > f.max {
+		return "", fmt.Errorf("%s: %d bytes, at most %d", key, len(v), f.max)
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c > '~' {
+			return "", fmt.Errorf("%s: byte %#02x at offset %d", key, c, i)
+		}
+	}
+	if f.check == nil || v == "" {
+		return v, nil
+	}
+	if err := f.check(v); err != nil {
+		return "", fmt.Errorf("%s: %q: %w", key, v, err)
+	}
+	return v, nil
+}
+
+// checkUUID accepts the 8-4-4-4-12 hex form iPXE formats ${uuid} in.
+func checkUUID(s string) error {
+	if len(s) != 36 {
+		return errors.New("not 8-4-4-4-12 hex digits")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		dash := i == 8 || i == 13 || i == 18 || i == 23
+		if dash != (c == '-') || !dash && !isHex(c) {
+			return errors.New("not 8-4-4-4-12 hex digits")
+		}
+	}
+	return nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// checkWord accepts lower-case letters, digits and '_', as in iPXE's
+// build architecture and platform names.
+func checkWord(s string) error {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return errors.New("not lower-case letters, digits and '_'")
+		}
+	}
+	return nil
+}
+
+// truncate shortens s for an error message.
+func truncate(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "..."
+	}
+	return s
+}
+
+// detail is the timeline note of a script request.
+func (q bootQuery) detail() string {
+	return fmt.Sprintf("arch=%s platform=%s", orDash(q.Arch), orDash(q.Platform))
+}
+
+// efi reports whether the client runs iPXE on UEFI. Without a platform
+// (a hand-made request) the machine's declared architecture decides.
+func (q bootQuery) efi(declared inventory.Arch) bool {
+	if q.Platform == "" {
+		return declared != "" && declared != inventory.ArchBIOS
+	}
+	return q.Platform == "efi"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,159 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/ipxe"
+)
+
+// Timeouts of the http.Server. Asset and loader responses extend their
+// own write deadline to assetWriteTimeout: a large initrd over a slow
+// firmware stack takes minutes.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	assetWriteTimeout = time.Hour
+)
+
+// Inventory is what the server reads and records: the declared catalog
+// and the runtime store. *inventory.Inventory implements it. Every method
+// may be called from many requests at once.
+type Inventory interface {
+	// Lookup returns the declared machine owning mac and its profile.
+	Lookup(mac string) (inventory.Machine, inventory.Profile, bool)
+	// Catalog returns the catalog in force.
+	Catalog() *inventory.Catalog
+	// Record appends e to the timeline of mac.
+	Record(mac string, e inventory.Event) (inventory.Event, error)
+	// RecordByIP records e for the MAC last seen with ip; it returns an
+	// error wrapping inventory.ErrNotFound when no MAC is known.
+	RecordByIP(ip netip.Addr, e inventory.Event) (inventory.Event, error)
+	// Status returns the runtime status of mac, or inventory.ErrNotFound.
+	Status(mac string) (inventory.Status, error)
+	// Statuses returns the status of every machine seen.
+	Statuses() ([]inventory.Status, error)
+	// Timeline returns the events of mac, oldest first.
+	Timeline(mac string) ([]inventory.Event, error)
+}
+
+// Server serves rackboot's HTTP side. Handler may be used without Run.
+type Server struct {
+	cfg     Config
+	inv     Inventory
+	log     *slog.Logger
+	scripts *ipxe.Scripts
+	chain   []byte // the /boot.ipxe script, rendered once
+	router  *chi.Mux
+}
+
+// NewServer checks cfg and returns a server over inv. A nil log is silent.
+func NewServer(cfg Config, inv Inventory, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	scripts, err := ipxe.New(cfg.scriptConfig())
+	if err != nil {
+		return nil, fmt.Errorf("web: PublicURL: %w", err)
+	}
+	chain, err := scripts.Chain()
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	s := &Server{cfg: cfg, inv: inv, log: log, scripts: scripts, chain: chain}
+	s.router = s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() *chi.Mux {
+	r := chi.NewRouter()
+	r.Use(s.observe)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, "not found")
+	})
+	r.MethodNotAllowed(s.methodNotAllowed)
+	r.Get("/boot.ipxe", s.serveChain)
+	r.Get("/ipxe", s.serveScript)
+	r.Get("/assets/*", s.serveAsset)
+	r.Head("/assets/*", s.serveAsset)
+	r.Get("/loaders/{file}", s.serveLoader)
+	r.Head("/loaders/{file}", s.serveLoader)
+	r.Route("/api/v1/machines", func(r chi.Router) {
+		r.Get("/", s.listMachines)
+		r.Get("/{mac}", s.getMachine)
+		r.Get("/{mac}/timeline", s.getTimeline)
+		r.Post("/{mac}/callback", s.postCallback)
+	})
+	return r
+}
+
+// Handler returns the server's HTTP handler, for tests and for callers
+// that run their own http.Server.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Run listens on Config.Addr and serves until ctx ends, then shuts down
+// gracefully. It returns nil on a clean stop.
+func (s *Server) Run(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, like Run. It closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("http serving", "ip", ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving http on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownTimeout())
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		return fmt.Errorf("serving http on %s: %w", ln.Addr(), serr)
+	}
+	if err != nil {
+		hs.Close()
+		return fmt.Errorf("shutting down http: %w", err)
+	}
+	return nil
+}
+
+// remoteIP is the client's address, IPv4-mapped addresses unmapped, or the
+// zero Addr if RemoteAddr does not parse.
+func remoteIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
