@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -181,12 +182,13 @@ func (c *Catalog) Profile(name string) (Profile, bool) {
 // Machines returns every declared machine in file order.
 func (c *Catalog) Machines() []Machine { return c.machines }
 
-// Profiles returns every profile, in no particular order.
+// Profiles returns every profile, sorted by name.
 func (c *Catalog) Profiles() []Profile {
 	out := make([]Profile, 0, len(c.profiles))
 	for _, p := range c.profiles {
 		out = append(out, p)
 	}
+	slices.SortFunc(out, func(a, b Profile) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/ipxe"
 )
 
 // runner is a long-running part of the server.
@@ -70,9 +71,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	return nil
 }
 
-// verifyAssets checks every profile's kernel and initrds exist in dir and
-// match their declared sha256 sums.
+// verifyAssets checks that every profile renders into a safe iPXE script
+// and that its kernel and initrds exist in dir and match their declared
+// sha256 sums, so a bad profile stops start-up (or a reload) instead of
+// failing when a machine boots.
 func verifyAssets(c *inventory.Catalog, dir string) error {
+	for _, p := range c.Profiles() {
+		if err := ipxe.CheckProfile(p); err != nil {
+			return fmt.Errorf("inventory: profile %s: %w", p.Name, err)
+		}
+	}
 	if err := c.VerifyAssets(os.DirFS(dir)); err != nil {
 		return fmt.Errorf("assets-dir %s: %w", dir, err)
 	}
