@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -133,3 +134,6 @@ func writeFile(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+// loopbackIface finds the loopback interface whatever its name is asked as.
+func loopbackIface(string) (*net.Interface, error) { return net.InterfaceByName("lo") }

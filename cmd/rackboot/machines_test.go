@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/web"
+)
+
+// TestMachinesAgainstRealAPI runs "rackboot machines" against rackboot's own
+// HTTP handler over a real store, so the CLI and the API cannot drift apart.
+func TestMachinesAgainstRealAPI(t *testing.T) {
+	dir := t.TempDir()
+	catalog, err := inventory.ParseCatalog([]byte(`
+profiles: [{name: tiny, kernel: k}]
+machines: [{name: node1, macs: ["02:00:00:00:00:01"], profile: tiny}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := inventory.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	inv := inventory.New(catalog, store)
+	if _, err := inv.Record("02:00:00:00:00:01", inventory.Event{Kind: inventory.EventOSCallback}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inv.Record("02:00:00:00:00:99", inventory.Event{Kind: inventory.EventDiscovered}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.NewServer(web.Config{Addr: "127.0.0.1:0", PublicURL: "http://127.0.0.1:1", AssetsDir: dir}, inv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+
+	var out, errOut strings.Builder
+	err = run(context.Background(), []string{"machines", "--server", ts.URL}, &out, &errOut, mapEnv(nil))
+	if err != nil {
+		t.Fatalf("machines: %v (stderr %q)", err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("machines printed %d lines, want header + 2:\n%s", len(lines), out.String())
+	}
+	wants := [][]string{
+		{"NAME", "MACS", "PROFILE", "STATE", "ADDRESS", "LAST EVENT"},
+		{"node1", "02:00:00:00:00:01", "tiny", "os-booted", "os-callback"},
+		{"-", "02:00:00:00:00:99", "discovered"},
+	}
+	for i, want := range wants {
+		for _, w := range want {
+			if !strings.Contains(lines[i], w) {
+				t.Errorf("line %d = %q, want it to contain %q", i, lines[i], w)
+			}
+		}
+	}
+}
+
+func TestMachinesServerDown(t *testing.T) {
+	ts := httptest.NewServer(nil)
+	url := ts.URL
+	ts.Close()
+	var out, errOut strings.Builder
+	err := run(context.Background(), []string{"machines", "--server", url}, &out, &errOut, mapEnv(nil))
+	if err == nil || !strings.Contains(err.Error(), "asking "+url+"/api/v1/machines") {
+		t.Fatalf("machines against a closed server = %v, want an error naming the URL", err)
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	var out, errOut strings.Builder
+	if err := run(context.Background(), []string{"frobnicate"}, &out, &errOut, mapEnv(nil)); err != errUsage {
+		t.Errorf("run(frobnicate) = %v, want errUsage", err)
+	}
+	if !strings.Contains(errOut.String(), `unknown command "frobnicate"`) {
+		t.Errorf("stderr = %q, want it to name the unknown command", errOut.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"version"}, &out, &errOut, mapEnv(nil)); err != nil || !strings.HasPrefix(out.String(), "rackboot ") {
+		t.Errorf("run(version) = %v, %q", err, out.String())
+	}
+}
