@@ -1,0 +1,13 @@
+//go:build !linux
+
+package dhcp
+
+import (
+	"errors"
+	"net"
+)
+
+// listen needs SO_BINDTODEVICE, which only Linux offers.
+func listen(iface string, port int) (*net.UDPConn, error) {
+	return nil, errors.New("serving one interface only (SO_BINDTODEVICE) needs Linux")
+}
