@@ -22,7 +22,7 @@ cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	ip netns del "$srv" 2>/dev/null || true
 	ip netns del "$cli" 2>/dev/null || true
-	rm -rf "$work"
+	[ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -52,12 +52,12 @@ for rate in "${rates[@]}"; do
 		--log-level warn 2>"$work/rackboot.log" &
 	pid=$!
 	sleep 1
-	out=$(ip netns exec "$cli" perfdhcp -4 -l rbb-c -r "$rate" -p "$duration" -R 60000 -t 0 10.77.0.1 2>&1 || true)
+	out=$(ip netns exec "$cli" perfdhcp -4 -l rbb-c -r "$rate" -p "$duration" -R 60000 10.77.0.1 2>&1 || true)
 	echo "$out" >"$work/perfdhcp-$rate.txt"
 	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 	echo "$out" | awk -v rate="$rate" -v dur="$duration" '
-		/^\*\*\*\*\*\*\*\*\*\*\*\* Statistics for: DISCOVER-OFFER/ { sec="DO" }
-		/^\*\*\*\*\*\*\*\*\*\*\*\* Statistics for: REQUEST-ACK/ { sec="RA" }
+		/Statistics for: DISCOVER-OFFER/ { sec="DO" }
+		/Statistics for: REQUEST-ACK/ { sec="RA" }
 		/sent packets:/ { sent[sec]=$3 }
 		/received packets:/ { recv[sec]=$3 }
 		/drops:/ { drops[sec]=$2 }
