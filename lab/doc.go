@@ -11,7 +11,8 @@
 //   - BIOS (SeaBIOS with the iPXE option ROM), rackboot authoritative;
 //   - UEFI HTTP Boot (OVMF with its PXE clients switched off), rackboot
 //     authoritative;
-//   - UEFI beside dnsmasq, rackboot as proxy DHCP.
+//   - UEFI beside dnsmasq on another host of the network (a second
+//     namespace), rackboot as proxy DHCP.
 //
 // Each guest passes when the timeline rackboot recorded for its MAC holds
 // every boot stage in order, up to the OS callback, and its console shows
@@ -23,6 +24,9 @@
 //
 //	sudo go test -count=1 -v -run TestLab ./lab/
 //
-// Add -artifacts to keep every log and console file. TestDemo, run by
-// scripts/demo.sh, boots one UEFI guest and prints its timeline.
+// Add -artifacts (and -outputdir DIR) to keep every log and console file,
+// and set RACKBOOT_LAB_PCAP=1 to also capture the lab network with tcpdump.
+// A failing guest's report shows the end of its console, of rackboot's log
+// and the missing boot stages. TestDemo, run by scripts/demo.sh, boots one
+// UEFI guest and prints its timeline.
 package lab

@@ -86,6 +86,7 @@ func TestLab(t *testing.T) {
 	t.Run("authoritative", func(t *testing.T) {
 		n := newNetns(t)
 		n.addBridge(t)
+		capture(t, n)
 		s := startServer(t, n, bin, tos, "authoritative")
 		for i, g := range []guest{uefiPXEGuest, biosIPXEGuest, uefiHTTPGuest} {
 			t.Run(g.name, func(t *testing.T) {
@@ -97,7 +98,11 @@ func TestLab(t *testing.T) {
 	t.Run("proxy", func(t *testing.T) {
 		n := newNetns(t)
 		n.addBridge(t)
-		startDnsmasq(t, n)
+		capture(t, n)
+		// The site's DHCP server is another host, as in real networks.
+		site := newNetns(t)
+		n.addHost(t, site, "site0", siteCIDR)
+		startDnsmasq(t, site, "site0")
 		s := startServer(t, n, bin, tos, "proxy")
 		t.Run(uefiProxyGuest.name, func(t *testing.T) {
 			checkBoot(t, n, s, uefiProxyGuest, "tap0")
@@ -151,6 +156,11 @@ func waitGuest(t *testing.T, s *server, v *vm, mac string) {
 			return
 		case <-tick.C:
 			seen = logNewEvents(t, s, mac, seen, start)
+			if l := v.gaveUp(); l != "" {
+				t.Errorf("%s: firmware gave up after %s (console shows %s); stopping it", mac, since(start), l)
+				v.stop()
+				return
+			}
 		}
 	}
 }
@@ -170,14 +180,14 @@ func logNewEvents(t *testing.T, s *server, mac string, seen int, start time.Time
 
 func since(t time.Time) string { return time.Since(t).Round(time.Second).String() }
 
-// startDnsmasq runs dnsmasq in n as the network's only address server: it
-// hands out addresses and no boot options, so boot files must come from
-// rackboot's proxy DHCP.
-func startDnsmasq(t testing.TB, n *netns) *proc {
+// startDnsmasq runs dnsmasq in n on iface as the network's only address
+// server: it hands out addresses and no boot options, so boot files must
+// come from rackboot's proxy DHCP.
+func startDnsmasq(t testing.TB, n *netns, iface string) *proc {
 	t.Helper()
 	dir := t.ArtifactDir()
 	cmd := n.command("dnsmasq", "--no-daemon", "--conf-file=/dev/null",
-		"--port=0", "--interface="+bridgeName, "--bind-interfaces",
+		"--port=0", "--interface="+iface, "--bind-interfaces",
 		"--dhcp-range=10.213.0.100,10.213.0.199,255.255.255.0,10m",
 		"--dhcp-leasefile="+filepath.Join(dir, "dnsmasq.leases"),
 		"--pid-file=", "--log-dhcp", "--log-facility=-")
@@ -190,6 +200,23 @@ func startDnsmasq(t testing.TB, n *netns) *proc {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return p
+}
+
+// capture records the bridge's traffic to bridge.pcap in t's artifact
+// directory when RACKBOOT_LAB_PCAP=1 and tcpdump is installed.
+func capture(t testing.TB, n *netns) {
+	t.Helper()
+	if os.Getenv("RACKBOOT_LAB_PCAP") != "1" {
+		return
+	}
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Logf("RACKBOOT_LAB_PCAP=1 but no tcpdump: %v", err)
+		return
+	}
+	dir := t.ArtifactDir()
+	pcap := filepath.Join(dir, "bridge.pcap")
+	startProc(t, "tcpdump", dir, n.command("tcpdump", "-i", bridgeName, "-n", "-U", "-w", pcap))
+	t.Logf("capturing %s to %s", bridgeName, pcap)
 }
 
 func logContains(path, s string) bool {

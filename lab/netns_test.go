@@ -22,6 +22,9 @@ const (
 	bridgeName = "rbbr0"
 	serverCIDR = "10.213.0.1/24"
 	serverIP   = "10.213.0.1"
+	// siteCIDR is the address of the site's own DHCP server (dnsmasq) in
+	// the proxy lab.
+	siteCIDR = "10.213.0.2/24"
 )
 
 var nsCount atomic.Int32
@@ -84,6 +87,17 @@ func (n *netns) addBridge(t testing.TB) {
 	n.ip(t, "link", "add", bridgeName, "type", "bridge", "forward_delay", "0")
 	n.ip(t, "addr", "add", serverCIDR, "dev", bridgeName)
 	n.ip(t, "link", "set", bridgeName, "up")
+}
+
+// addHost connects namespace h to n's bridge as another host of the lab
+// network: a veth pair whose end in h is called iface and has address cidr.
+func (n *netns) addHost(t testing.TB, h *netns, iface, cidr string) {
+	t.Helper()
+	port := "v" + iface
+	n.ip(t, "link", "add", port, "type", "veth", "peer", "name", iface, "netns", h.name)
+	n.ip(t, "link", "set", port, "master", bridgeName, "up")
+	h.ip(t, "addr", "add", cidr, "dev", iface)
+	h.ip(t, "link", "set", iface, "up")
 }
 
 // addTap creates a tap device on the bridge for one guest.

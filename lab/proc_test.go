@@ -15,10 +15,12 @@ import (
 // proc is a process the test started; its output goes to a log file.
 type proc struct {
 	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error // set before done closes
+	// quiet lists substrings of log lines a failure report leaves out.
+	quiet []string
+	cmd   *exec.Cmd
+	log   string
+	done  chan struct{}
+	err   error // set before done closes
 }
 
 // startProc starts cmd with stdout and stderr in dir/<name>.log. At cleanup
@@ -44,7 +46,7 @@ func startProc(t testing.TB, name, dir string, cmd *exec.Cmd) *proc {
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
-			t.Logf("last lines of %s (%s):\n%s", name, p.log, tail(p.log, 40))
+			t.Logf("last lines of %s (%s):\n%s", name, p.log, tail(p.log, 60, p.quiet...))
 		}
 	})
 	return p
@@ -76,17 +78,32 @@ func (p *proc) stop() {
 
 var ansi = regexp.MustCompile(`\x1b(\[[0-9;?=]*[a-zA-Z]|[()][0-9A-Za-z]|[78=>c])`)
 
-// tail returns the last n lines of a file, without terminal escapes.
-func tail(path string, n int) string {
+// tail returns the last n lines of a file, without terminal escapes and
+// without the lines containing any of skip.
+func tail(path string, n int, skip ...string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "(" + err.Error() + ")"
 	}
 	b = ansi.ReplaceAll(b, nil)
 	b = bytes.ReplaceAll(b, []byte("\r"), nil)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		if !containsAny(l, skip) {
+			lines = append(lines, l)
+		}
+	}
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
 	return "\t" + strings.Join(lines, "\n\t")
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }

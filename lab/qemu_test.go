@@ -113,6 +113,22 @@ func (v *vm) sawMarker() bool {
 	return strings.Contains(string(b), tinyosMsg)
 }
 
+// Console lines that say the boot chain failed: iPXE ran out of network
+// devices, or the firmware out of boot options (the guest then waits in
+// OVMF's shell or for a key).
+var gaveUpLines = []string{"No more network devices", `"EFI Internal Shell"`, "No bootable device"}
+
+// gaveUp returns the console line showing that the firmware gave up, or "".
+func (v *vm) gaveUp() string {
+	b, _ := os.ReadFile(v.console)
+	for _, l := range gaveUpLines {
+		if strings.Contains(string(b), l) {
+			return l
+		}
+	}
+	return ""
+}
+
 func copyFile(t testing.TB, src, dst string) {
 	t.Helper()
 	in, err := os.Open(src)

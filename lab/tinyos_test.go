@@ -18,7 +18,7 @@ func TestTinyOS(t *testing.T) {
 	tos := buildTinyOS(t)
 	n := newNetns(t)
 	n.addBridge(t)
-	startDnsmasq(t, n)
+	startDnsmasq(t, n, bridgeName)
 	calls := serveCallbacks(t, n)
 
 	g := guest{
