@@ -13,6 +13,8 @@ packages=(
 	kea-admin tftp-hpa curl ignition
 	# Building and fetching.
 	git ca-certificates
+	# Optional: RACKBOOT_LAB_PCAP=1 captures the lab network.
+	tcpdump
 )
 go_dir=/usr/local/go/bin
 go_want=go1.26
