@@ -149,6 +149,11 @@ func checkProfile(p Profile) error {
 	if strings.Contains(p.Args, "initrd=") {
 		return errors.New("args: leave initrd= out; rackboot adds it under UEFI")
 	}
+	if p.Ignition != nil {
+		if err := p.Ignition.check(); err != nil {
+			return fmt.Errorf("ignition.%w", err)
+		}
+	}
 	return nil
 }
 

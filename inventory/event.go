@@ -26,6 +26,12 @@ const (
 	EventError         EventKind = "error"          // something failed on rackboot's side
 )
 
+// Event kinds of the Ignition endpoint.
+const (
+	EventIgnitionServed  EventKind = "ignition-served"  // the machine's Ignition config went out
+	EventIgnitionRefused EventKind = "ignition-refused" // a fetch of Ignition was refused (403)
+)
+
 // stateAfter is the state an event moves a machine to; kinds not listed
 // leave the state alone.
 var stateAfter = map[EventKind]State{
@@ -35,6 +41,8 @@ var stateAfter = map[EventKind]State{
 	EventKernelFetched: StateBooting,
 	EventInitrdFetched: StateBooting,
 	EventOSCallback:    StateOSBooted,
+
+	EventIgnitionServed: StateIgnitionServed,
 }
 
 // Event is one entry of a machine's timeline.

@@ -41,6 +41,8 @@ const (
 	StateDiscovered State = "discovered" // seen on the network, nothing served yet
 	StateBooting    State = "booting"    // boot loader, script or assets served
 	StateOSBooted   State = "os-booted"  // the booted OS called back
+	// StateIgnitionServed: the machine's Ignition config went out.
+	StateIgnitionServed State = "ignition-served"
 )
 
 // Profile says what a machine boots: a kernel, its initrds and arguments.
@@ -54,6 +56,9 @@ type Profile struct {
 	// SHA256 maps an asset name (Kernel or one of Initrds) to its expected
 	// lower-case hex sha256; rackboot checks them at start.
 	SHA256 map[string]string `json:"sha256,omitempty"`
+	// Ignition, when set, makes the profile's machines fetch a rendered
+	// Ignition config that turns them into Kubernetes workers.
+	Ignition *IgnitionSettings `json:"ignition,omitempty"`
 }
 
 // Machine is one declared machine.
