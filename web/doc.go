@@ -6,6 +6,7 @@
 //
 //	GET      /boot.ipxe                       chain script (DHCP hands it to iPXE)
 //	GET      /ipxe?mac=&uuid=&arch=&platform= per-machine script
+//	GET      /ignition?mac=&uuid=             Ignition config (see SetIgnition)
 //	GET/HEAD /assets/{path...}                files under Config.AssetsDir
 //	GET/HEAD /loaders/{file}                  files in Config.LoaderDirs
 //	POST     /api/v1/machines/{mac}/callback  event os-callback

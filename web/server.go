@@ -55,6 +55,8 @@ type Server struct {
 	scripts *ipxe.Scripts
 	chain   []byte // the /boot.ipxe script, rendered once
 	router  *chi.Mux
+	// ignition serves /ignition; nil until SetIgnition.
+	ignition *ignitionSide
 }
 
 // NewServer checks cfg and returns a server over inv. A nil log is silent.
@@ -87,6 +89,7 @@ func (s *Server) routes() *chi.Mux {
 	r.MethodNotAllowed(s.methodNotAllowed)
 	r.Get("/boot.ipxe", s.serveChain)
 	r.Get("/ipxe", s.serveScript)
+	r.Get("/ignition", s.serveIgnition)
 	r.Get("/assets/*", s.serveAsset)
 	r.Head("/assets/*", s.serveAsset)
 	r.Get("/loaders/{file}", s.serveLoader)
