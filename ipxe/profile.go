@@ -40,7 +40,10 @@ func CheckProfile(p inventory.Profile) error {
 	if err := checkInitrdNames(p); err != nil {
 		return err
 	}
-	if n := len(strings.Join(kernelLine("", p, true)[1:], " ")); n > MaxCmdline {
+	if p.Ignition != nil && strings.Contains(p.Args, "ignition.config.url=") {
+		return errors.New("args: leave ignition.config.url= out; rackboot adds it")
+	}
+	if n := len(strings.Join(kernelLine("", "00:00:00:00:00:00", p, true)[1:], " ")); n > MaxCmdline {
 		return fmt.Errorf("args: the kernel command line is %d bytes, Linux keeps %d",
 			n, MaxCmdline)
 	}

@@ -149,7 +149,7 @@ func (s *Scripts) Boot(t Target) ([]byte, error) {
 		t.Machine.Name, mac, t.Profile.Name, firmware)
 	b.WriteString("imgfree\n")
 	fmt.Fprintf(&b, "kernel %s || goto failed\n",
-		strings.Join(kernelLine(s.base, t.Profile, t.EFI), " "))
+		strings.Join(kernelLine(s.base, mac, t.Profile, t.EFI), " "))
 	for _, initrd := range t.Profile.Initrds {
 		fmt.Fprintf(&b, "initrd %s || goto failed\n", assetURL(s.base, initrd))
 	}
@@ -163,15 +163,34 @@ func (s *Scripts) Boot(t Target) ([]byte, error) {
 }
 
 // kernelLine returns the arguments of the kernel command: the URL, then
-// initrd=<image name> per initrd under UEFI, then the profile's args.
-func kernelLine(base string, p inventory.Profile, efi bool) []string {
+// initrd=<image name> per initrd under UEFI, then the profile's args, then
+// the Ignition arguments of a profile with Ignition settings.
+func kernelLine(base, mac string, p inventory.Profile, efi bool) []string {
 	line := []string{assetURL(base, p.Kernel)}
 	if efi {
 		for _, initrd := range p.Initrds {
 			line = append(line, "initrd="+imageName(initrd))
 		}
 	}
-	return append(line, strings.Fields(p.Args)...)
+	line = append(line, strings.Fields(p.Args)...)
+	return append(line, ignitionArgs(base, mac, p)...)
+}
+
+// ignitionArgs make the booted OS run Ignition on its first boot and
+// fetch its config from rackboot's /ignition, naming the booting
+// interface's MAC and the SMBIOS UUID, which iPXE expands when it runs the
+// kernel command. Flatcar starts Ignition on flatcar.first_boot; Fedora
+// CoreOS on ignition.firstboot, with the metal platform for a PXE boot.
+func ignitionArgs(base, mac string, p inventory.Profile) []string {
+	if p.Ignition == nil {
+		return nil
+	}
+	url := "ignition.config.url=" + base + "/ignition?mac=" +
+		strings.ReplaceAll(mac, ":", "-") + "&uuid=${uuid}"
+	if p.Ignition.OS == inventory.OSFlatcar {
+		return []string{"flatcar.first_boot=1", url}
+	}
+	return []string{"ignition.firstboot", "ignition.platform.id=metal", url}
 }
 
 // Unknown renders the script for a machine missing from the inventory: say
