@@ -245,3 +245,23 @@ func TestIgnitionNotConfigured(t *testing.T) {
 		t.Fatalf("GET = %d %q, want 404 ignition not configured", w.Code, w.Body)
 	}
 }
+
+// FuzzIgnitionQuery checks that whatever parseIgnitionQuery accepts is a
+// canonical MAC and a well-formed, lower-case UUID or none.
+func FuzzIgnitionQuery(f *testing.F) {
+	f.Add("mac=02-00-00-00-00-01&uuid=0F0E0D0C-0B0A-0908-0706-050403020100")
+	f.Add("mac=02:00:00:00:00:01&uuid=")
+	f.Add("mac=%zz")
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := parseIgnitionQuery(raw)
+		if err != nil {
+			return
+		}
+		if mac, err := inventory.NormalizeMAC(q.MAC); err != nil || mac != q.MAC {
+			t.Errorf("parseIgnitionQuery(%q).MAC = %q, not canonical", raw, q.MAC)
+		}
+		if q.UUID != "" && (checkUUID(q.UUID) != nil || strings.ToLower(q.UUID) != q.UUID) {
+			t.Errorf("parseIgnitionQuery(%q).UUID = %q", raw, q.UUID)
+		}
+	})
+}
