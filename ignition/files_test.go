@@ -2,8 +2,10 @@ package ignition
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
+	v33 "github.com/coreos/ignition/v2/config/v3_3"
 	v33types "github.com/coreos/ignition/v2/config/v3_3/types"
 	"github.com/vincent-petithory/dataurl"
 )
@@ -54,4 +56,55 @@ func TestAssetURL(t *testing.T) {
 			t.Errorf("assetURL(%q) = %q, want %q", tt.asset, got, tt.want)
 		}
 	}
+}
+
+// describe lists what cfg lays down in plain text, data URLs decoded, so
+// that a change to a golden config reads as a readable diff.
+func describe(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	cfg, _, err := v33.Parse(raw)
+	if err != nil {
+		t.Fatalf("parsing: %v", err)
+	}
+	var b strings.Builder
+	for _, u := range cfg.Passwd.Users {
+		fmt.Fprintf(&b, "user %s: %d ssh keys\n", u.Name, len(u.SSHAuthorizedKeys))
+	}
+	for _, d := range cfg.Storage.Directories {
+		fmt.Fprintf(&b, "dir %s %#o\n", d.Path, *d.Mode)
+	}
+	for _, l := range cfg.Storage.Links {
+		fmt.Fprintf(&b, "link %s -> %s\n", l.Path, *l.Target)
+	}
+	for _, f := range cfg.Storage.Files {
+		mode := 0o644
+		if f.Mode != nil {
+			mode = *f.Mode
+		}
+		fmt.Fprintf(&b, "\nfile %s %#o\n", f.Path, mode)
+		if h := f.Contents.Verification.Hash; h != nil {
+			fmt.Fprintf(&b, "  from %s\n  %s\n", *f.Contents.Source, *h)
+			continue
+		}
+		b.WriteString(indent(fileData(t, cfg, f.Path)))
+	}
+	for _, u := range cfg.Systemd.Units {
+		fmt.Fprintf(&b, "\nunit %s enabled=%v mask=%v\n", u.Name, u.Enabled != nil && *u.Enabled,
+			u.Mask != nil && *u.Mask)
+		if u.Contents != nil {
+			b.WriteString(indent(*u.Contents))
+		}
+	}
+	return []byte(b.String())
+}
+
+func indent(s string) string {
+	if s == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		b.WriteString(strings.TrimRight("  | "+line, " ") + "\n")
+	}
+	return b.String()
 }

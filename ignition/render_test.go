@@ -58,6 +58,7 @@ func TestGolden(t *testing.T) {
 					creds.lastMachine, creds.lastGen, tt.machine.Name)
 			}
 			golden(t, tt.file, got)
+			golden(t, tt.file+".txt", describe(t, got))
 		})
 	}
 }
