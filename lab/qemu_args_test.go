@@ -23,13 +23,15 @@ func TestQemuArgs(t *testing.T) {
 		{"uefi-pxe", uefiPXE, nic + ",romfile=", []string{code, vars}, []string{noPXE, "-kernel"}},
 		{"uefi-http", uefiHTTP, nic + ",romfile=", []string{code, vars, noPXE}, []string{"-kernel"}},
 		{"bios-ipxe", biosIPXE, nic + ",bootindex=1", nil, []string{code, noPXE, "-kernel"}},
-		{"direct", direct, nic + ",romfile=", []string{"-kernel", "vmlinuz", "-initrd", "initrd.gz"}, []string{code}},
+		{"direct", direct, nic + ",romfile=",
+			[]string{"-kernel", "vmlinuz", "-initrd", "initrd.gz"}, []string{code}},
 	}
 	always := []string{"q35,accel=tcg", "-no-reboot", "file:console.log",
 		"tap,id=n0,ifname=tap0,script=no,downscript=no"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := guest{name: "g", mac: "52:54:00:00:00:01", fw: tt.fw, kernel: "vmlinuz", initrd: "initrd.gz"}
+			g := guest{name: "g", mac: "52:54:00:00:00:01", fw: tt.fw,
+				kernel: "vmlinuz", initrd: "initrd.gz"}
 			args := qemuArgs(g, "tap0", "console.log", "vars.fd")
 			line := strings.Join(args, " ")
 			if got := args[len(args)-1]; got != tt.nic {

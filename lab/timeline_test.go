@@ -64,19 +64,20 @@ func TestStagesDiff(t *testing.T) {
 		callback = inventory.EventOSCallback
 	)
 	want := []inventory.EventKind{offer, ack, tftp, script, callback}
+	type kinds = []inventory.EventKind
 	tests := []struct {
 		name    string
-		got     []inventory.EventKind
-		missing []inventory.EventKind // "" result when empty
+		got     kinds
+		missing kinds // "" result when empty
 	}{
-		{"exact", []inventory.EventKind{offer, ack, tftp, script, callback}, nil},
-		{"extra events between", []inventory.EventKind{
+		{"exact", kinds{offer, ack, tftp, script, callback}, nil},
+		{"extra events between", kinds{
 			inventory.EventDHCPDiscover, offer, ack, tftp, offer, ack, script, offer, ack, callback,
 		}, nil},
 		{"empty", nil, want},
-		{"one missing", []inventory.EventKind{offer, ack, script, callback}, []inventory.EventKind{tftp}},
-		{"out of order", []inventory.EventKind{offer, ack, script, tftp, callback}, []inventory.EventKind{script}},
-		{"stops early", []inventory.EventKind{offer, ack, tftp}, []inventory.EventKind{script, callback}},
+		{"one missing", kinds{offer, ack, script, callback}, kinds{tftp}},
+		{"out of order", kinds{offer, ack, script, tftp, callback}, kinds{script}},
+		{"stops early", kinds{offer, ack, tftp}, kinds{script, callback}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
