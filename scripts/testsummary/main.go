@@ -62,8 +62,10 @@ func (r *report) read(in io.Reader) error {
 func (r *report) handle(e event) {
 	key := e.Package + "\x00" + e.Test
 	switch e.Action {
-	case "output", "build-output":
+	case "output":
 		r.logs[key] = append(r.logs[key], e.Output)
+	case "build-output":
+		fmt.Fprint(r.out, e.Output)
 	case "pass", "fail", "skip":
 		r.finish(e, r.logs[key])
 		delete(r.logs, key)
