@@ -120,6 +120,9 @@ func newCatalog(f File) (*Catalog, error) {
 		if m.Arch != "" && !m.Arch.Valid() {
 			return nil, fmt.Errorf("%s: arch: %q is not one of bios, ia32-efi, x64-efi, arm32-efi, arm64-efi, x86-http, x64-http, arm64-http", where, m.Arch)
 		}
+		if err := m.BMC.check(); err != nil {
+			return nil, fmt.Errorf("%s: bmc.%w", where, err)
+		}
 		c.machines = append(c.machines, m)
 	}
 	return c, nil

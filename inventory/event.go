@@ -32,6 +32,13 @@ const (
 	EventIgnitionRefused EventKind = "ignition-refused" // a fetch of Ignition was refused (403)
 )
 
+// Event kinds of BMC operations (package bmc). Their Detail says who
+// asked, what, the result and how long it took.
+const (
+	EventBMCPower      EventKind = "bmc-power"       // power status or a power change
+	EventBMCBootDevice EventKind = "bmc-boot-device" // the next boot device was set
+)
+
 // stateAfter is the state an event moves a machine to; kinds not listed
 // leave the state alone.
 var stateAfter = map[EventKind]State{

@@ -73,6 +73,8 @@ type Machine struct {
 	// Arch overrides the architecture the client claims in option 93; the
 	// zero value means "believe the client".
 	Arch Arch `json:"arch,omitempty"`
+	// BMC is how rackboot reaches the machine's BMC; nil means none.
+	BMC *BMC `json:"bmc,omitempty"`
 }
 
 // NormalizeMAC returns mac in rackboot's canonical form, lower-case and
