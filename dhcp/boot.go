@@ -81,8 +81,11 @@ func (s *Server) applyBoot(m *dhcpv4.DHCPv4, b boot) {
 		m.BootFileName = b.file
 	}
 	m.UpdateOption(dhcpv4.OptBootFileName(b.file))
+	// siaddr goes with every boot file, URLs included: iPXE takes a
+	// ProxyDHCP reply as boot information only when it carries both a
+	// next server and a file name.
+	m.ServerIPAddr = toIP(s.cfg.ServerIP)
 	if b.tftp {
-		m.ServerIPAddr = toIP(s.cfg.ServerIP)
 		m.UpdateOption(dhcpv4.OptTFTPServerName(s.cfg.ServerIP.String()))
 	}
 	if b.vendor != "" {

@@ -158,8 +158,9 @@ func all(cs ...check) check {
 	}
 }
 
-// wantFile checks the boot file in both the file field and option 67, and
-// that TFTP names come with siaddr while URLs do not.
+// wantFile checks the boot file in both the file field and option 67, that
+// siaddr names the server (iPXE ignores a ProxyDHCP reply without it, URL or
+// not), and that only TFTP names come with option 66.
 func wantFile(file string) check {
 	return func(t *testing.T, e *env, r Reply) {
 		t.Helper()
@@ -167,9 +168,12 @@ func wantFile(file string) check {
 		if m.BootFileName != file || m.BootFileNameOption() != file {
 			t.Errorf("boot file = %q, option 67 = %q, want %q in both", m.BootFileName, m.BootFileNameOption(), file)
 		}
+		if m.ServerIPAddr.IsUnspecified() {
+			t.Errorf("siaddr = %v for file %q, want the server", m.ServerIPAddr, file)
+		}
 		url := strings.Contains(file, "://")
-		if tftp := !m.ServerIPAddr.IsUnspecified(); tftp == url {
-			t.Errorf("siaddr = %v for file %q, want the server only for TFTP names", m.ServerIPAddr, file)
+		if _, opt66 := m.Options[66]; opt66 == url {
+			t.Errorf("option 66 present = %v for file %q, want it only for TFTP names", opt66, file)
 		}
 	}
 }

@@ -10,7 +10,7 @@ packages=(
 	# The tiny test OS (lab/tinyos/build.sh).
 	busybox-static cpio gzip xz-utils zstd dpkg util-linux
 	# Real clients the protocol tests talk to.
-	kea-admin tftp-hpa curl ignition
+	kea-admin tftp-hpa curl ignition openipmi ipmitool redfishtool
 	# Building and fetching.
 	git ca-certificates
 	# Optional: RACKBOOT_LAB_PCAP=1 captures the lab network.
