@@ -99,6 +99,7 @@ func (s *Server) routes() *chi.Mux {
 		r.Get("/{mac}", s.getMachine)
 		r.Get("/{mac}/timeline", s.getTimeline)
 		r.Post("/{mac}/callback", s.postCallback)
+		s.bmcRoutes(r)
 	})
 	return r
 }
