@@ -3,6 +3,7 @@ package tftp
 import (
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -117,5 +118,62 @@ func TestWriteRefused(t *testing.T) {
 	}
 	if st := ts.Stats(); st.Refused != 1 || st.Requests != 1 {
 		t.Errorf("Stats() = %+v, want Requests 1, Refused 1", st)
+	}
+}
+
+// TestPinnedFiles checks Config.Files: a loader that is a link out of its
+// directory, as Debian's /usr/lib/ipxe/ipxe.efi is, is served under its
+// pinned name only, while the same link met through a root stays refused.
+func TestPinnedFiles(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "ipxe.efi")
+	if err := os.Symlink(filepath.Join(fx.outside, "secret.txt"), link); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, Config{
+		Roots: []string{fx.root},
+		Files: map[string]string{"ipxe.efi": link, "pinned.efi": link},
+	}, nil, slog.LevelDebug)
+	tests := []struct{ path, want, content string }{
+		{"pinned.efi", "DATA 1 (14 bytes)", "outside secret"},
+		{`\pinned.efi`, "DATA 1 (14 bytes)", "outside secret"},
+		{"ipxe.efi", "DATA 1 (512 bytes)", ""}, // the root comes first
+		{"escape.txt", `ERROR 2 "access violation"`, ""},
+		{"secret.txt", `ERROR 1 "file not found"`, ""},
+	}
+	for _, tt := range tests {
+		c := newRawClient(t, ts.addr)
+		c.rrq(tt.path, "octet")
+		first := c.recv()
+		if got := describe(first); got != tt.want {
+			t.Errorf("RRQ %q: first packet = %s, want %s", tt.path, got, tt.want)
+			continue
+		}
+		if tt.content != "" {
+			if got, _ := c.download(first, 512); string(got) != tt.content {
+				t.Errorf("RRQ %q: got %q, want %q", tt.path, got, tt.content)
+			}
+		} else if opcodeOf(first) == opDATA {
+			c.sendError(errUndefined, "test done")
+		}
+	}
+}
+
+func TestPinnedFilesValidated(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+	}{
+		{"missing file", map[string]string{"ipxe.efi": filepath.Join(fx.dir, "nope")}},
+		{"folder", map[string]string{"ipxe.efi": fx.root}},
+		{"unclean name", map[string]string{"/ipxe.efi": filepath.Join(fx.root, "small.bin")}},
+		{"escaping name", map[string]string{"../ipxe.efi": filepath.Join(fx.root, "small.bin")}},
+	}
+	for _, tt := range tests {
+		if _, err := NewServer(Config{Files: tt.files}, nil, nil); err == nil {
+			t.Errorf("%s: NewServer(Files: %v) = nil error, want one", tt.name, tt.files)
+		}
+	}
+	if _, err := NewServer(Config{Files: map[string]string{"x.efi": filepath.Join(fx.root, "small.bin")}}, nil, nil); err != nil {
+		t.Errorf("NewServer with Files only = %v, want nil", err)
 	}
 }

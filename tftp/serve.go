@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -67,6 +69,9 @@ func (l *listener) open(req request) (string, source, error) {
 		return "", source{}, err
 	}
 	f, fi, err := l.roots.open(name)
+	if p, pinned := l.cfg.Files[name]; pinned && errors.Is(err, errNoFile) {
+		f, fi, err = openPinned(p)
+	}
 	if err != nil {
 		return "", source{}, err
 	}
@@ -121,4 +126,21 @@ func (l *listener) transferConn(ctx context.Context, to netip.Addr) (*net.UDPCon
 		c, err = listenUDP(ctx, network, addr, l.cfg.Interface)
 	}
 	return c, err
+}
+
+// openPinned opens one of Config.Files, following symbolic links.
+func openPinned(p string) (*os.File, fs.FileInfo, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening %s: %w", p, err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: %w", p, errNotFile)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }

@@ -48,6 +48,12 @@ type Config struct {
 	// one is required and each must exist. Serve opens them when it
 	// starts: a directory removed and made again later is not seen.
 	Roots []string
+	// Files maps a file name, as a cleaned request names it, to a path
+	// opened as is, symbolic links followed. They are searched after
+	// Roots. They are for the boot loaders of system directories such as
+	// Debian's /usr/lib/ipxe, whose files are links to /boot: the operator
+	// picks each one, and clients can reach nothing else through them.
+	Files map[string]string
 	// MaxBlockSize caps the negotiated blksize (RFC 2348), in bytes; 0
 	// means 1468, which fits an Ethernet frame. Allowed: 8..65464.
 	MaxBlockSize int
@@ -138,8 +144,8 @@ func orDefault[T comparable](v, def T) T {
 // validate reports the first field of c that cannot work.
 func (c Config) validate() error {
 	switch {
-	case len(c.Roots) == 0:
-		return errors.New("tftp: no root directory configured")
+	case len(c.Roots) == 0 && len(c.Files) == 0:
+		return errors.New("tftp: no root directory or file configured")
 	case c.MaxBlockSize < minBlockSize || c.MaxBlockSize > maxBlockSize:
 		return fmt.Errorf("tftp: max block size %d outside %d..%d",
 			c.MaxBlockSize, minBlockSize, maxBlockSize)
@@ -155,6 +161,14 @@ func (c Config) validate() error {
 		}
 		if !fi.IsDir() {
 			return fmt.Errorf("tftp: root %q is not a directory", d)
+		}
+	}
+	for name, p := range c.Files {
+		if clean, err := cleanName(name); err != nil || clean != name {
+			return fmt.Errorf("tftp: file name %q is not a clean relative name", name)
+		}
+		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+			return fmt.Errorf("tftp: file %q: %s is not a readable regular file", name, p)
 		}
 	}
 	if c.Interface != "" {

@@ -29,6 +29,11 @@ type Config struct {
 	// LoaderDirs are searched in order for /loaders/{file}; the first
 	// holding the file wins. Empty means /loaders/ finds nothing.
 	LoaderDirs []string
+	// LoaderFiles maps a loader name to a file path opened as is, symbolic
+	// links followed, searched after LoaderDirs: the boot loaders of
+	// system directories such as Debian's /usr/lib/ipxe, whose files are
+	// links to /boot. Clients reach nothing else through them.
+	LoaderFiles map[string]string
 	// UnknownRetry is how long a machine missing from the inventory waits
 	// before it asks again; zero means DefaultUnknownRetry. iPXE sleeps
 	// whole seconds: it is rounded up.

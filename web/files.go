@@ -37,9 +37,33 @@ func (s *Server) serveLoader(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "not found")
 		return
 	}
-	if s.serveFile(w, r, s.cfg.LoaderDirs, name) {
+	open := func() (*os.File, fs.FileInfo, error) {
+		f, fi, err := openFile(s.cfg.LoaderDirs, name)
+		if p, pinned := s.cfg.LoaderFiles[name]; pinned && errors.Is(err, fs.ErrNotExist) {
+			return openPinned(p)
+		}
+		return f, fi, err
+	}
+	if s.serveOpened(w, r, name, open) {
 		s.recordByIP(r, inventory.Event{Kind: inventory.EventLoaderServed, Detail: name})
 	}
+}
+
+// openPinned opens one of Config.LoaderFiles, following symbolic links.
+func openPinned(p string) (*os.File, fs.FileInfo, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: not a regular file: %w", p, fs.ErrNotExist)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 // assetKind says whether name is a kernel or an initrd of some profile.
@@ -64,7 +88,15 @@ func assetKind(c *inventory.Catalog, name string) (inventory.EventKind, bool) {
 // multipart range answers report false.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request,
 	dirs []string, name string) bool {
-	f, fi, err := openFile(dirs, name)
+	return s.serveOpened(w, r, name, func() (*os.File, fs.FileInfo, error) {
+		return openFile(dirs, name)
+	})
+}
+
+// serveOpened is serveFile for a file that open finds.
+func (s *Server) serveOpened(w http.ResponseWriter, r *http.Request, name string,
+	open func() (*os.File, fs.FileInfo, error)) bool {
+	f, fi, err := open()
 	if err != nil {
 		s.fileError(w, r, name, err)
 		return false

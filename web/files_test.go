@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -156,5 +157,31 @@ func TestLoaders(t *testing.T) {
 				t.Errorf("timeline (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestPinnedLoaders checks Config.LoaderFiles: a loader that is a link out
+// of its directory (Debian's /usr/lib/ipxe/ipxe.efi is one) is served under
+// its pinned name, after the loader directories.
+func TestPinnedLoaders(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "real-ipxe.efi")
+	writeFile(t, outside, []byte("pinned loader"))
+	link := filepath.Join(t.TempDir(), "ipxe-x.efi")
+	symlink(t, outside, link)
+	e := newEnv(t)
+	e.srv.cfg.LoaderFiles = map[string]string{"ipxe-x.efi": link, "ipxe.efi": link}
+	e.seen(t, mac2, ip1)
+	tests := []struct{ target, want string }{
+		{"/loaders/ipxe-x.efi", "pinned loader"},
+		{"/loaders/ipxe.efi", "first"}, // the directories come first
+	}
+	for _, tt := range tests {
+		w := e.get(t, tt.target)
+		if w.Code != 200 || w.Body.String() != tt.want {
+			t.Errorf("GET %s = %d %q, want 200 %q", tt.target, w.Code, w.Body, tt.want)
+		}
+	}
+	if w := e.get(t, "/loaders/real-ipxe.efi"); w.Code != 404 {
+		t.Errorf("GET of an unpinned name = %d, want 404", w.Code)
 	}
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/rackboot/rackboot/dhcp"
 	"github.com/rackboot/rackboot/inventory"
@@ -13,6 +16,7 @@ import (
 // build makes the long-running parts from the settings. Errors name the
 // setting at fault.
 func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runner, error) {
+	loaders := s.loaderFiles(log)
 	d, err := dhcp.NewServer(s.dhcpConfig(), inv, log.With("component", "dhcp"))
 	if err != nil {
 		return nil, fmt.Errorf("dhcp: %w", err)
@@ -20,16 +24,18 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runn
 	t, err := tftp.NewServer(tftp.Config{
 		Addr:      s.TFTPAddr,
 		Interface: s.Interface,
-		Roots:     s.fileDirs(),
+		Roots:     s.rootDirs(),
+		Files:     loaders,
 	}, inv, log.With("component", "tftp"))
 	if err != nil {
 		return nil, fmt.Errorf("tftp: %w", err)
 	}
 	w, err := web.NewServer(web.Config{
-		Addr:       s.HTTPAddr,
-		PublicURL:  s.HTTPURL,
-		AssetsDir:  s.AssetsDir,
-		LoaderDirs: s.fileDirs(),
+		Addr:        s.HTTPAddr,
+		PublicURL:   s.HTTPURL,
+		AssetsDir:   s.AssetsDir,
+		LoaderDirs:  s.rootDirs(),
+		LoaderFiles: loaders,
 	}, inv, log.With("component", "http"))
 	if err != nil {
 		return nil, fmt.Errorf("http: %w", err)
@@ -61,10 +67,43 @@ func (s *serveSettings) dhcpConfig() dhcp.Config {
 	return c
 }
 
-// fileDirs are the directories TFTP and /loaders/ serve, in search order.
-func (s *serveSettings) fileDirs() []string {
+// rootDirs are the operator's directories TFTP and /loaders/ serve whole.
+func (s *serveSettings) rootDirs() []string {
 	if s.TFTPRoot == "" {
-		return []string{s.IPXEDir}
+		return nil
 	}
-	return []string{s.TFTPRoot, s.IPXEDir}
+	return []string{s.TFTPRoot}
+}
+
+// loaderFiles finds each configured boot loader in --ipxe-dir and pins it
+// by name, links resolved: Debian's /usr/lib/ipxe/ipxe.efi, for one, is a
+// link to /boot, which a confined directory lookup refuses. Only these
+// names are served from --ipxe-dir. An architecture whose loader is in
+// neither --tftp-root nor --ipxe-dir is switched off, so DHCP never offers
+// a file nobody can serve; the list is logged once.
+func (s *serveSettings) loaderFiles(log *slog.Logger) map[string]string {
+	files := make(map[string]string)
+	var off []string
+	for _, d := range loaderDefaults {
+		name := *s.Loaders[d.arch]
+		if name == "" || files[name] != "" {
+			continue
+		}
+		if p, err := filepath.EvalSymlinks(filepath.Join(s.IPXEDir, name)); err == nil {
+			files[name] = p
+			continue
+		}
+		if s.TFTPRoot != "" {
+			if _, err := os.Stat(filepath.Join(s.TFTPRoot, name)); err == nil {
+				continue
+			}
+		}
+		off = append(off, fmt.Sprintf("%s (%s)", d.arch, name))
+		*s.Loaders[d.arch] = ""
+	}
+	if len(off) > 0 {
+		log.Info("no boot loader file for some architectures; their clients get no boot offer",
+			"arch", strings.Join(off, ", "), "path", s.IPXEDir)
+	}
+	return files
 }
