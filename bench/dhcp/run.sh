@@ -4,6 +4,8 @@
 # another. Every packet stays inside the two namespaces this script creates.
 #
 # usage: sudo bash bench/dhcp/run.sh [rate ...]    (default rates: 500 2000 5000)
+# perfdhcp waits 2 s at the end (-W) for answers still in flight, so only
+# real losses count as drops.
 # env:   DURATION seconds per rate (default 10), RACKBOOT binary (default: build it)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -52,7 +54,7 @@ for rate in "${rates[@]}"; do
 		--log-level warn 2>"$work/rackboot.log" &
 	pid=$!
 	sleep 1
-	out=$(ip netns exec "$cli" perfdhcp -4 -l rbb-c -r "$rate" -p "$duration" -R 60000 10.77.0.1 2>&1 || true)
+	out=$(ip netns exec "$cli" perfdhcp -4 -l rbb-c -r "$rate" -p "$duration" -R 60000 -W 2000000 10.77.0.1 2>&1 || true)
 	echo "$out" >"$work/perfdhcp-$rate.txt"
 	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 	echo "$out" | awk -v rate="$rate" -v dur="$duration" '
