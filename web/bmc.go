@@ -45,20 +45,9 @@ type BMC interface {
 
 var _ BMC = (*bmc.Controller)(nil)
 
-// WithBMC returns inv with b attached: a Server made over the result
-// serves the power and pxe-once routes through b. With a nil b it
-// returns inv as is, and those routes answer 501 "no BMC configured".
-func WithBMC(inv Inventory, b BMC) Inventory {
-	if b == nil {
-		return inv
-	}
-	return inventoryWithBMC{inv, b}
-}
-
-type inventoryWithBMC struct {
-	Inventory
-	BMC
-}
+// SetBMC makes the power and pxe-once routes act through b. Call it
+// before serving; without it those routes answer 501 "no BMC configured".
+func (s *Server) SetBMC(b BMC) { s.bmc = b }
 
 // BMCResult is the body of a successful power or pxe-once answer.
 type BMCResult struct {
@@ -125,8 +114,8 @@ func bmcContext(r *http.Request) (context.Context, context.CancelFunc) {
 // into v, or answers the error.
 func (s *Server) bmcRequest(w http.ResponseWriter, r *http.Request, v any,
 	bodyRequired bool) (BMC, inventory.Machine, bool) {
-	b, ok := s.inv.(BMC)
-	if !ok {
+	b := s.bmc
+	if b == nil {
 		writeError(w, r, http.StatusNotImplemented, "no BMC configured")
 		return nil, inventory.Machine{}, false
 	}

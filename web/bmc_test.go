@@ -54,9 +54,12 @@ machines:
 		b = ctl
 	}
 	srv, err := NewServer(Config{Addr: "127.0.0.1:0", PublicURL: "http://192.0.2.10:8080",
-		AssetsDir: makeAssets(t), LoaderDirs: makeLoaders(t)}, WithBMC(inv, b), nil)
+		AssetsDir: makeAssets(t), LoaderDirs: makeLoaders(t)}, inv, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if b != nil {
+		srv.SetBMC(b)
 	}
 	return srv, inv
 }

@@ -57,6 +57,8 @@ type Server struct {
 	router  *chi.Mux
 	// ignition serves /ignition; nil until SetIgnition.
 	ignition *ignitionSide
+	// bmc drives the power routes; nil until SetBMC.
+	bmc BMC
 }
 
 // NewServer checks cfg and returns a server over inv. A nil log is silent.
