@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rackboot/rackboot/bmc"
 	"github.com/rackboot/rackboot/dhcp"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/tftp"
@@ -40,6 +41,12 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runn
 	if err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
+	ctl, err := bmc.New(bmc.Config{Timeout: s.BMCTimeout, MaxConcurrent: s.BMCMaxConcurrent},
+		inv, log.With("component", "bmc"))
+	if err != nil {
+		return nil, fmt.Errorf("bmc: %w", err)
+	}
+	w.SetBMC(ctl)
 	return []runner{d, t, w}, nil
 }
 

@@ -6,6 +6,8 @@
 //
 //	rackboot serve [flags]      run DHCP, TFTP and HTTP until SIGINT or SIGTERM
 //	rackboot machines [flags]   list the machines a running server knows
+//	rackboot power MACHINE ACTION   power status, on, off, cycle or reset by BMC
+//	rackboot pxe-once MACHINE   next boot from the network, by BMC
 //	rackboot version            print the version
 //
 // Run "rackboot <command> -h" for the flags of a command; docs/config.md
@@ -48,6 +50,8 @@ const usage = `usage: rackboot <command> [flags]
 commands:
   serve      run DHCP, TFTP and HTTP until SIGINT or SIGTERM
   machines   list the machines a running server knows
+  power      MACHINE status|on|off|cycle|reset: act through the machine's BMC
+  pxe-once   MACHINE: make the machine's next boot a network boot, through its BMC
   version    print the version
 `
 
@@ -61,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, args[1:], stderr, getenv)
 	case "machines":
 		return machines(ctx, args[1:], stdout, stderr, getenv)
+	case "power":
+		return power(ctx, args[1:], stdout, stderr, getenv)
+	case "pxe-once":
+		return pxeOnce(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "rackboot", version)
 		return nil

@@ -35,6 +35,9 @@ type serveSettings struct {
 
 	Loaders map[inventory.Arch]*string
 
+	BMCTimeout       time.Duration
+	BMCMaxConcurrent int
+
 	LogLevel  string
 	LogFormat string
 }
@@ -83,6 +86,9 @@ func newServeFlags(s *serveSettings) *flag.FlagSet {
 		s.Loaders[d.arch] = v
 		fs.StringVar(v, "loader-"+string(d.arch), d.file, fmt.Sprintf("boot loader `file` for %s clients", d.arch))
 	}
+
+	fs.DurationVar(&s.BMCTimeout, "bmc-timeout", time.Minute, "how long one BMC operation may take (a soft power off waits longer)")
+	fs.IntVar(&s.BMCMaxConcurrent, "bmc-max-concurrent", 8, "most BMC operations in flight at once across the rack")
 
 	fs.StringVar(&s.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log `format`: text or json")

@@ -32,6 +32,12 @@ func parseSettings(fs *flag.FlagSet, args []string, getenv func(string) string) 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	return applyDefaults(fs, getenv)
+}
+
+// applyDefaults fills every flag of the parsed fs not given on the command
+// line from the environment, then from the settings file; see parseSettings.
+func applyDefaults(fs *flag.FlagSet, getenv func(string) string) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
