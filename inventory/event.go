@@ -39,6 +39,23 @@ const (
 	EventBMCBootDevice EventKind = "bmc-boot-device" // the next boot device was set
 )
 
+// Event kinds of the registration tracker (package tracker), which follows
+// a machine from its Ignition config to a Ready Kubernetes Node.
+const (
+	EventNodeCSR        EventKind = "node-csr"        // the kubelet asked for its client certificate
+	EventNodeRegistered EventKind = "node-registered" // the machine's Node object exists
+	EventNodeReady      EventKind = "node-ready"      // the Node is Ready
+	EventNodeNotReady   EventKind = "node-not-ready"  // a Ready Node went NotReady or away
+	EventStalled        EventKind = "stalled"         // a stage missed its deadline; Detail says why
+	EventNodeMismatch   EventKind = "node-mismatch"   // a Node claims the machine under another name
+	EventCSRApproved    EventKind = "csr-approved"    // rackboot approved a kubelet serving CSR
+	EventCSRDenied      EventKind = "csr-denied"      // rackboot denied a kubelet serving CSR
+	EventTokenRevoked   EventKind = "token-revoked"   // the bootstrap token was deleted
+	EventNodeDrained    EventKind = "node-drained"    // the Node was cordoned and drained
+	EventNodeUncordoned EventKind = "node-uncordoned" // the Node takes pods again
+	EventNodeDeleted    EventKind = "node-deleted"    // a stale Node object was deleted
+)
+
 // stateAfter is the state an event moves a machine to; kinds not listed
 // leave the state alone.
 var stateAfter = map[EventKind]State{
@@ -50,6 +67,12 @@ var stateAfter = map[EventKind]State{
 	EventOSCallback:    StateOSBooted,
 
 	EventIgnitionServed: StateIgnitionServed,
+
+	EventNodeCSR:        StateCSRPending,
+	EventNodeRegistered: StateRegistered,
+	EventNodeReady:      StateReady,
+	EventNodeNotReady:   StateDegraded,
+	EventStalled:        StateFailed,
 }
 
 // Event is one entry of a machine's timeline.

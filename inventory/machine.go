@@ -43,6 +43,11 @@ const (
 	StateOSBooted   State = "os-booted"  // the booted OS called back
 	// StateIgnitionServed: the machine's Ignition config went out.
 	StateIgnitionServed State = "ignition-served"
+	StateCSRPending     State = "csr-pending" // the kubelet asked for its client certificate
+	StateRegistered     State = "registered"  // the machine's Node object exists
+	StateReady          State = "ready"       // the Node is Ready
+	StateDegraded       State = "degraded"    // a Ready Node went NotReady
+	StateFailed         State = "failed"      // a stage missed its deadline
 )
 
 // Profile says what a machine boots: a kernel, its initrds and arguments.
