@@ -152,6 +152,11 @@ func checkProfile(p Profile) error {
 	if strings.Contains(p.Args, "initrd=") {
 		return errors.New("args: leave initrd= out; rackboot adds it under UEFI")
 	}
+	switch p.LocalBoot {
+	case "", LocalBootExit, LocalBootSanboot:
+	default:
+		return fmt.Errorf("local_boot: %q is not exit or sanboot", p.LocalBoot)
+	}
 	if p.Ignition != nil {
 		if err := p.Ignition.check(); err != nil {
 			return fmt.Errorf("ignition.%w", err)

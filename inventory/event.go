@@ -39,6 +39,15 @@ const (
 	EventBMCBootDevice EventKind = "bmc-boot-device" // the next boot device was set
 )
 
+// Event kinds of the reprovisioning workflow (package provision). Each
+// attempt starts with provision-started; the workflow ends with done or
+// failed, whose Detail names the stage the machine stalled at.
+const (
+	EventProvisionStarted EventKind = "provision-started" // an attempt began: new generation
+	EventProvisionDone    EventKind = "provision-done"    // every stage completed in time
+	EventProvisionFailed  EventKind = "provision-failed"  // a stage missed its deadline, or a BMC call failed
+)
+
 // Event kinds of the registration tracker (package tracker), which follows
 // a machine from its Ignition config to a Ready Kubernetes Node.
 const (
@@ -73,6 +82,9 @@ var stateAfter = map[EventKind]State{
 	EventNodeReady:      StateReady,
 	EventNodeNotReady:   StateDegraded,
 	EventStalled:        StateFailed,
+
+	EventProvisionStarted: StateBooting,
+	EventProvisionFailed:  StateFailed,
 }
 
 // Event is one entry of a machine's timeline.

@@ -50,6 +50,21 @@ const (
 	StateFailed         State = "failed"      // a stage missed its deadline
 )
 
+// LocalBoot is how an installed machine's iPXE script hands the boot to
+// the machine's local disk.
+type LocalBoot string
+
+// Local boot methods. The zero value picks one by firmware: sanboot under
+// BIOS, exit under UEFI.
+const (
+	// LocalBootExit ends iPXE with an error status, so that the firmware
+	// goes on to its next boot option (under UEFI, the disk's loader).
+	LocalBootExit LocalBoot = "exit"
+	// LocalBootSanboot boots the first BIOS hard disk (drive 0x80)
+	// through iPXE's sanboot.
+	LocalBootSanboot LocalBoot = "sanboot"
+)
+
 // Profile says what a machine boots: a kernel, its initrds and arguments.
 // Asset names are paths relative to the assets directory.
 type Profile struct {
@@ -64,6 +79,9 @@ type Profile struct {
 	// Ignition, when set, makes the profile's machines fetch a rendered
 	// Ignition config that turns them into Kubernetes workers.
 	Ignition *IgnitionSettings `json:"ignition,omitempty"`
+	// LocalBoot is how the profile's machines boot from their disk once
+	// installed: exit or sanboot; the zero value picks by firmware.
+	LocalBoot LocalBoot `json:"local_boot,omitempty"`
 }
 
 // Machine is one declared machine.

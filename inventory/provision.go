@@ -19,6 +19,17 @@ type Provision struct {
 	Steps map[string]time.Time `json:"steps,omitempty"`
 }
 
+// One-time steps of a generation that decide how a machine boots.
+const (
+	// StepInstallerServed: the machine was served its profile's script
+	// (the installer) in this generation.
+	StepInstallerServed = "installer-served"
+	// StepInstalled: the OS booted from the installer called back. From
+	// then on the machine's script boots its local disk, until a new
+	// generation.
+	StepInstalled = "installed"
+)
+
 var bucketProvision = []byte("provision") // machine name -> Provision
 
 // Provision returns the provisioning record of the machine called name; a

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -128,6 +129,32 @@ func (s *Store) Timeline(mac string) ([]Event, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading timeline of %s: %w", mac, err)
+	}
+	return out, nil
+}
+
+// TimelineSince returns the events of mac whose Seq is above after,
+// oldest first: what a follower polling the timeline has not seen yet.
+// It reads only those events.
+func (s *Store) TimelineSince(mac string, after uint64) ([]Event, error) {
+	var out []Event
+	if after == math.MaxUint64 {
+		return nil, nil
+	}
+	prefix := []byte(mac + "/")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Seek(eventKey(mac, after+1)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decoding event %x: %w", k, err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading timeline of %s since %d: %w", mac, after, err)
 	}
 	return out, nil
 }
