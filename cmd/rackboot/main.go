@@ -8,6 +8,7 @@
 //	rackboot machines [flags]   list the machines a running server knows
 //	rackboot power MACHINE ACTION   power status, on, off, cycle or reset by BMC
 //	rackboot pxe-once MACHINE   next boot from the network, by BMC
+//	rackboot assets import FILE...   copy files into the assets directory, print sums
 //	rackboot version            print the version
 //
 // Run "rackboot <command> -h" for the flags of a command; docs/config.md
@@ -52,6 +53,7 @@ commands:
   machines   list the machines a running server knows
   power      MACHINE status|on|off|cycle|reset: act through the machine's BMC
   pxe-once   MACHINE: make the machine's next boot a network boot, through its BMC
+  assets     import FILE...: copy files into the assets directory and print their sums
   version    print the version
 `
 
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return power(ctx, args[1:], stdout, stderr, getenv)
 	case "pxe-once":
 		return pxeOnce(ctx, args[1:], stdout, stderr, getenv)
+	case "assets":
+		return assets(args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "rackboot", version)
 		return nil
