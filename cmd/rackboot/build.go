@@ -47,7 +47,15 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runn
 		return nil, fmt.Errorf("bmc: %w", err)
 	}
 	w.SetBMC(ctl)
-	return []runner{d, t, w}, nil
+	parts := []runner{d, t, w}
+	check, err := setupIgnition(s, w, inv, log)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		parts = append(parts, check)
+	}
+	return parts, nil
 }
 
 func (s *serveSettings) dhcpConfig() dhcp.Config {

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rackboot/rackboot/ignition"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/ipxe"
 )
@@ -73,15 +74,23 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 
 // verifyAssets checks that every profile renders into a safe iPXE script
 // and that its kernel and initrds exist in dir and match their declared
-// sha256 sums, so a bad profile stops start-up (or a reload) instead of
-// failing when a machine boots.
+// sha256 sums; and, for profiles with Ignition settings, that their cluster
+// CA, Butane snippet and node labels pass and their kubelet and CRI-O
+// artifacts match their sha512 sums. So a bad profile stops start-up (or a
+// reload) instead of failing when a machine boots.
 func verifyAssets(c *inventory.Catalog, dir string) error {
 	for _, p := range c.Profiles() {
 		if err := ipxe.CheckProfile(p); err != nil {
 			return fmt.Errorf("inventory: profile %s: %w", p.Name, err)
 		}
 	}
+	if err := ignition.CheckCatalog(c); err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
 	if err := c.VerifyAssets(os.DirFS(dir)); err != nil {
+		return fmt.Errorf("assets-dir %s: %w", dir, err)
+	}
+	if err := c.VerifyIgnitionAssets(os.DirFS(dir)); err != nil {
 		return fmt.Errorf("assets-dir %s: %w", dir, err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/join"
 )
 
 // serveSettings holds every setting of "rackboot serve". docs/config.md
@@ -37,6 +38,10 @@ type serveSettings struct {
 
 	BMCTimeout       time.Duration
 	BMCMaxConcurrent int
+
+	Kubeconfig       string
+	TokenTTL         time.Duration
+	KubeProxyCertTTL time.Duration
 
 	LogLevel  string
 	LogFormat string
@@ -89,6 +94,10 @@ func newServeFlags(s *serveSettings) *flag.FlagSet {
 
 	fs.DurationVar(&s.BMCTimeout, "bmc-timeout", time.Minute, "how long one BMC operation may take (a soft power off waits longer)")
 	fs.IntVar(&s.BMCMaxConcurrent, "bmc-max-concurrent", 8, "most BMC operations in flight at once across the rack")
+
+	fs.StringVar(&s.Kubeconfig, "kubeconfig", "", "kubeconfig `file` of the cluster Ignition workers join (empty: /ignition is off)")
+	fs.DurationVar(&s.TokenTTL, "token-ttl", join.DefaultTTL, "lifetime `duration` of each machine's bootstrap token")
+	fs.DurationVar(&s.KubeProxyCertTTL, "kube-proxy-cert-ttl", 0, "validity `duration` asked for kube-proxy certificates (0: the cluster signer's default)")
 
 	fs.StringVar(&s.LogLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log `format`: text or json")

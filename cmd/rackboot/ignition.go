@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/rackboot/rackboot/ignition"
+	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/join"
+	"github.com/rackboot/rackboot/web"
+)
+
+// minKubeProxyCertTTL is the shortest certificate the kube-apiserver-client
+// signer issues.
+const minKubeProxyCertTTL = 10 * time.Minute
+
+// clusterCheckTimeout bounds the cluster check at start.
+const clusterCheckTimeout = 30 * time.Second
+
+// setupIgnition makes w serve /ignition?mac=&uuid= when --kubeconfig is
+// set, with join credentials minted in that cluster, and returns the
+// runner that checks the cluster once at start. Without --kubeconfig it
+// says once in the log that Ignition is off (/ignition answers 404) and
+// returns nil.
+func setupIgnition(s *serveSettings, w *web.Server, inv *inventory.Inventory,
+	log *slog.Logger) (runner, error) {
+	profiles := ignitionProfiles(inv.Catalog())
+	if s.Kubeconfig == "" {
+		level := slog.LevelInfo
+		if profiles > 0 {
+			level = slog.LevelWarn
+		}
+		log.Log(context.Background(), level, "ignition off: no kubeconfig, /ignition answers 404",
+			"ignition_profiles", profiles)
+		return nil, nil
+	}
+	m, err := newMinter(s, log.With("component", "join"))
+	if err != nil {
+		return nil, err
+	}
+	r, err := ignition.New(ignition.Config{BaseURL: s.HTTPURL, Credentials: newJoinCredentials(m)})
+	if err != nil {
+		return nil, fmt.Errorf("http-url: %w", err)
+	}
+	w.SetIgnition(r, inv)
+	log.Info("ignition on", "path", s.Kubeconfig, "ignition_profiles", profiles,
+		"token_ttl", s.TokenTTL)
+	return clusterCheck{m: m, log: log}, nil
+}
+
+// ignitionProfiles counts the profiles of c with Ignition settings.
+func ignitionProfiles(c *inventory.Catalog) int {
+	n := 0
+	for _, p := range c.Profiles() {
+		if p.Ignition != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// newMinter builds the join.Minter that mints machines' credentials in
+// the cluster --kubeconfig names. Machines get the profile's apiServer and
+// cluster CA, not the kubeconfig's: rackboot may reach the API server
+// another way than its workers do.
+func newMinter(s *serveSettings, log *slog.Logger) (*join.Minter, error) {
+	if err := s.checkJoin(); err != nil {
+		return nil, err
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg, err := join.ConfigFromREST(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
+	}
+	cfg.TTL = s.TokenTTL
+	cfg.KubeProxyTTL = s.KubeProxyCertTTL
+	cfg.Logger = log
+	m, err := join.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
+	}
+	return m, nil
+}
+
+// checkJoin names the first bad setting of the join credentials.
+func (s *serveSettings) checkJoin() error {
+	if s.TokenTTL <= 0 {
+		return fmt.Errorf("token-ttl: %v is not a positive duration", s.TokenTTL)
+	}
+	if c := s.KubeProxyCertTTL; c < 0 || (c > 0 && c < minKubeProxyCertTTL) {
+		return fmt.Errorf("kube-proxy-cert-ttl: %v: want 0 (the signer's default) or at least %v",
+			c, minKubeProxyCertTTL)
+	}
+	return nil
+}
+
+// clusterCheck makes sure, once at start, that the cluster answers and
+// holds the RBAC bindings kubelet TLS bootstrap needs (join logs "kubelet
+// bootstrap rbac in place"), so that a missing right shows in the log
+// before a machine boots. A failure is logged, never fatal: network boot
+// goes on, and every render tries again.
+type clusterCheck struct {
+	m   *join.Minter
+	log *slog.Logger
+}
+
+// Run checks the cluster and returns nil once it has.
+func (c clusterCheck) Run(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, clusterCheckTimeout)
+	defer cancel()
+	if err := c.m.EnsureRBAC(cctx); err != nil && ctx.Err() == nil {
+		c.log.Error("checking the cluster; ignition renders fail until it answers", "err", err)
+	}
+	return nil
+}
+
+// minter is what joinCredentials uses of *join.Minter.
+type minter interface {
+	BootstrapToken(ctx context.Context, machine string, gen uint64) (join.Credentials, error)
+	KubeProxy(ctx context.Context, machine string, gen uint64) (join.Credentials, error)
+}
+
+var (
+	_ minter               = (*join.Minter)(nil)
+	_ ignition.Credentials = (*joinCredentials)(nil)
+)
+
+// joinCredentials hands a join.Minter's credentials to the Ignition
+// renderer. The Minter reuses a generation's bootstrap token by itself,
+// but issues a new kube-proxy certificate at every call; joinCredentials
+// keeps each machine's last one while at least half of its validity
+// remains, so that a retried render leaves no second CSR in the cluster.
+type joinCredentials struct {
+	m      minter
+	now    func() time.Time
+	flight singleflight.Group
+
+	// mu guards certs.
+	mu sync.Mutex
+	// certs holds the last kube-proxy certificate of each machine, by name.
+	certs map[string]proxyCert
+}
+
+// proxyCert is a kube-proxy certificate issued for one generation.
+type proxyCert struct {
+	gen     uint64
+	cert    ignition.ClientCertificate
+	renewAt time.Time // half way through its validity
+}
+
+func newJoinCredentials(m minter) *joinCredentials {
+	return &joinCredentials{m: m, now: time.Now, certs: map[string]proxyCert{}}
+}
+
+// BootstrapToken returns the bootstrap token of machine in generation gen.
+func (j *joinCredentials) BootstrapToken(ctx context.Context, machine string,
+	gen uint64) (ignition.Token, error) {
+	c, err := j.m.BootstrapToken(ctx, machine, gen)
+	if err != nil {
+		return ignition.Token{}, err
+	}
+	return ignition.ParseToken(c.Token)
+}
+
+// KubeProxyCertificate returns a kube-proxy client certificate for
+// machine in generation gen: the one issued before, while it is fresh
+// enough, or a new one. Concurrent calls for one machine and generation
+// share one issue.
+func (j *joinCredentials) KubeProxyCertificate(ctx context.Context, machine string,
+	gen uint64) (ignition.ClientCertificate, error) {
+	key := machine + "/" + strconv.FormatUint(gen, 10)
+	v, err, _ := j.flight.Do(key, func() (any, error) {
+		if c, ok := j.cached(machine, gen); ok {
+			return c, nil
+		}
+		return j.issue(ctx, machine, gen)
+	})
+	if err != nil {
+		return ignition.ClientCertificate{}, err
+	}
+	return v.(ignition.ClientCertificate), nil
+}
+
+// cached returns the kept certificate of machine's generation gen if at
+// least half of its validity remains.
+func (j *joinCredentials) cached(machine string, gen uint64) (ignition.ClientCertificate, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	c, ok := j.certs[machine]
+	if !ok || c.gen != gen || !j.now().Before(c.renewAt) {
+		return ignition.ClientCertificate{}, false
+	}
+	return c.cert, true
+}
+
+// issue has the Minter issue a certificate and keeps it, replacing the
+// machine's earlier one.
+func (j *joinCredentials) issue(ctx context.Context, machine string,
+	gen uint64) (ignition.ClientCertificate, error) {
+	issued := j.now()
+	c, err := j.m.KubeProxy(ctx, machine, gen)
+	if err != nil {
+		return ignition.ClientCertificate{}, err
+	}
+	cert := ignition.ClientCertificate{CertPEM: c.Cert, KeyPEM: c.Key}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.certs[machine] = proxyCert{gen: gen, cert: cert,
+		renewAt: issued.Add(c.Expires.Sub(issued) / 2)}
+	return cert, nil
+}
