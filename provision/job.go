@@ -1,0 +1,189 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rackboot/rackboot/bmc"
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// JobState is where a machine's reprovision stands.
+type JobState string
+
+// Job states.
+const (
+	StateQueued  JobState = "queued"  // waiting for a slot
+	StateRunning JobState = "running" // powering the machine or waiting for a stage
+	StateDone    JobState = "done"    // every stage completed in time
+	StateFailed  JobState = "failed"  // gave up; Stage and Error say where and why
+)
+
+// Finished reports whether s is an end state.
+func (s JobState) Finished() bool { return s == StateDone || s == StateFailed }
+
+// Job is one machine's reprovision as the API shows it.
+type Job struct {
+	Machine string   `json:"machine"`
+	State   JobState `json:"state"`
+	// Stage is the stage being waited for (running) or the one the
+	// machine stalled at (failed): a Stage name, or bmc-boot-device,
+	// bmc-power or generation for the steps before the boot.
+	Stage string `json:"stage,omitempty"`
+	// Attempt counts from 1; zero while queued.
+	Attempt    int    `json:"attempt,omitempty"`
+	Attempts   int    `json:"attempts"`
+	Generation uint64 `json:"generation,omitempty"`
+	// Error says why the last attempt failed.
+	Error    string    `json:"error,omitempty"`
+	By       string    `json:"by"`
+	Queued   time.Time `json:"queued"`
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
+}
+
+// job is a Job with what the workflow needs to run it.
+type job struct {
+	Job
+	m inventory.Machine // as submitted; looked up again when it starts
+}
+
+// Steps before the boot, named in Job.Stage when they fail.
+const (
+	stepGeneration = "generation"
+	stepBootDevice = "bmc-boot-device"
+	stepPower      = "bmc-power"
+)
+
+// provision runs j's attempts until one completes every stage, the
+// attempts run out, or ctx ends; it records the outcome.
+func (w *Workflow) provision(ctx context.Context, j *job) {
+	m, p, ok := w.st.Lookup(j.m.MACs[0])
+	if !ok || m.Name != j.Machine {
+		w.end(j, j.m, "inventory", errors.New("no longer declared in the inventory"))
+		return
+	}
+	stages := stagesFor(w.cfg.Stages, p)
+	var why string
+	for n := 1; ; n++ {
+		stage, err := w.attempt(ctx, j, m, stages, n, why)
+		switch {
+		case err == nil:
+			w.end(j, m, "", nil)
+			return
+		case ctx.Err() != nil:
+			w.end(j, m, stage, fmt.Errorf("rackboot stopped: %w", err))
+			return
+		case n >= j.Attempts:
+			w.end(j, m, stage, err)
+			return
+		}
+		why = fmt.Sprintf("retry after %s: %v", stage, err)
+		w.log.Info("reprovision attempt failed; retrying", "mac", m.MACs[0], "err", err)
+	}
+}
+
+// attempt starts a new generation, sets the next boot to the network and
+// power cycles m (on if off), then follows its timeline. It returns the
+// stage it failed at and why.
+func (w *Workflow) attempt(ctx context.Context, j *job, m inventory.Machine, stages []Stage,
+	n int, why string) (string, error) {
+	prov, err := w.st.NewGeneration(m.Name)
+	if err != nil {
+		return stepGeneration, err
+	}
+	w.update(j, func(jb *Job) { jb.Attempt, jb.Generation, jb.Stage = n, prov.Generation, "" })
+	detail := fmt.Sprintf("generation %d, attempt %d of %d, by %s", prov.Generation, n,
+		j.Attempts, j.By)
+	if why != "" {
+		detail += ": " + why
+	}
+	if !w.canPower(m) {
+		detail += ": no bmc, power the machine on or reboot it by hand"
+	}
+	started, err := w.st.Record(m.MACs[0], inventory.Event{Kind: inventory.EventProvisionStarted,
+		Detail: truncate(detail)})
+	if err != nil {
+		return stepGeneration, err
+	}
+	w.log.Info("reprovision started", "mac", m.MACs[0])
+	from, err := w.power(ctx, j, m)
+	if err != nil {
+		return j.stage(w), err
+	}
+	return w.follow(ctx, j, m, stages, started.Seq, from)
+}
+
+// power makes m's next boot a network boot and power cycles it, and
+// returns the time from which its boot events count. Without a BMC it
+// does nothing.
+func (w *Workflow) power(ctx context.Context, j *job, m inventory.Machine) (time.Time, error) {
+	if !w.canPower(m) {
+		return time.Now(), nil
+	}
+	who := "reprovision for " + j.By
+	w.update(j, func(jb *Job) { jb.Stage = stepBootDevice })
+	if _, err := w.bmc.BootNetwork(ctx, m, false, who); err != nil {
+		return time.Time{}, err
+	}
+	// Events of a boot that was under way before the power cycle must
+	// not count: only those from here on do. IPMI forgets the boot
+	// device if no power command follows within 60 s, so none waits.
+	from := time.Now()
+	w.update(j, func(jb *Job) { jb.Stage = stepPower })
+	if _, err := w.bmc.Power(ctx, m, bmc.ActionCycle, who); err != nil {
+		return time.Time{}, err
+	}
+	return from, nil
+}
+
+// stage reads j's stage under the lock.
+func (j *job) stage(w *Workflow) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return j.Stage
+}
+
+// end records the outcome of j: provision-done when err is nil, else
+// provision-failed naming the stage. The job ends after the event is on
+// the timeline, so that whoever sees the job end finds the event.
+func (w *Workflow) end(j *job, m inventory.Machine, stage string, err error) {
+	var cur Job
+	w.update(j, func(jb *Job) { cur = *jb })
+	now := time.Now().UTC()
+	e := inventory.Event{Kind: inventory.EventProvisionDone,
+		Detail: fmt.Sprintf("generation %d, attempt %d of %d, in %s", cur.Generation,
+			cur.Attempt, cur.Attempts, now.Sub(cur.Started).Round(time.Second))}
+	if err != nil {
+		e.Kind = inventory.EventProvisionFailed
+		e.Detail = truncate(fmt.Sprintf("failed at %s, attempt %d of %d: %v", stage,
+			cur.Attempt, cur.Attempts, err))
+	}
+	if _, rerr := w.st.Record(m.MACs[0], e); rerr != nil {
+		w.log.Error("recording the end of a reprovision", "mac", m.MACs[0], "err", rerr)
+	}
+	w.update(j, func(jb *Job) {
+		jb.Finished, jb.State, jb.Stage = now, StateDone, ""
+		if err != nil {
+			jb.State, jb.Stage, jb.Error = StateFailed, stage, err.Error()
+		}
+	})
+	if err != nil {
+		w.log.Info("reprovision failed", "mac", m.MACs[0], "err", e.Detail)
+		return
+	}
+	w.log.Info("reprovision done", "mac", m.MACs[0])
+}
+
+// maxDetail bounds what the workflow puts in an event's Detail.
+const maxDetail = 480
+
+func truncate(s string) string {
+	if len(s) <= maxDetail {
+		return s
+	}
+	r := []rune(s[:maxDetail])
+	return string(r[:len(r)-1]) + "..."
+}
