@@ -182,6 +182,7 @@ func (s *Server) postCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("os called back", "mac", mac, "ip", ip)
+	s.markInstalled(mac, ip)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 	"unicode"
 
@@ -123,7 +122,7 @@ func (s *Server) bmcRequest(w http.ResponseWriter, r *http.Request, v any,
 	if !ok {
 		return nil, m, false
 	}
-	if err := decodeBMCBody(w, r, v, bodyRequired); err != nil {
+	if err := decodeBody(w, r, v, maxBMCBody, bodyRequired); err != nil {
 		writeError(w, r, http.StatusBadRequest, err.Error())
 		return nil, m, false
 	}
@@ -131,34 +130,10 @@ func (s *Server) bmcRequest(w http.ResponseWriter, r *http.Request, v any,
 	return b, m, true
 }
 
-// machineParam finds the declared machine {name} names, by name first,
-// then by MAC, or answers 404.
-func (s *Server) machineParam(w http.ResponseWriter, r *http.Request) (inventory.Machine, bool) {
-	raw, err := url.PathUnescape(chi.URLParam(r, "name"))
-	if err != nil {
-		writeError(w, r, http.StatusBadRequest, err.Error())
-		return inventory.Machine{}, false
-	}
-	cat := s.inv.Catalog()
-	for _, m := range cat.Machines() {
-		if m.Name == raw {
-			return m, true
-		}
-	}
-	if mac, err := inventory.NormalizeMAC(raw); err == nil {
-		if m, ok := cat.Machine(mac); ok {
-			return m, true
-		}
-	}
-	msg := fmt.Sprintf("no declared machine is called %q or has that mac", raw)
-	writeError(w, r, http.StatusNotFound, msg)
-	return inventory.Machine{}, false
-}
-
-// decodeBMCBody decodes a JSON body of at most maxBMCBody bytes into v,
-// refusing unknown fields; an empty body is an error only if required.
-func decodeBMCBody(w http.ResponseWriter, r *http.Request, v any, required bool) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBMCBody))
+// decodeBody decodes a JSON body of at most limit bytes into v, refusing
+// unknown fields; an empty body is an error only if required.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, limit int64, required bool) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	switch {

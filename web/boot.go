@@ -31,6 +31,15 @@ func (s *Server) serveScript(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := ipxe.Target{MAC: q.MAC, Machine: m, Profile: p, EFI: q.efi(m.Arch)}
+	prov, err := s.inv.Provision(m.Name)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if _, installed := prov.Steps[inventory.StepInstalled]; installed {
+		s.serveLocal(w, r, q, t, prov.Generation, ip)
+		return
+	}
 	script, err := s.scripts.Boot(t)
 	if err != nil {
 		s.log.Error("rendering boot script", "mac", q.MAC, "ip", ip, "err", err)
@@ -40,6 +49,7 @@ func (s *Server) serveScript(w http.ResponseWriter, r *http.Request) {
 			"cannot render the boot script of "+q.MAC+"; see rackboot's log")
 		return
 	}
+	s.noteInstaller(m.Name, prov)
 	// Recorded before the client can read the script and ask for the
 	// kernel, so the timeline keeps the boot's order.
 	// TODO(#2): a machine stuck in the retry loop (a missing kernel, say)

@@ -13,6 +13,14 @@
 //	GET      /api/v1/machines                 []MachineInfo
 //	GET      /api/v1/machines/{mac}           MachineInfo
 //	GET      /api/v1/machines/{mac}/timeline  []inventory.Event, oldest first
+//	POST     /api/v1/machines/{name}/power    BMC power action (see SetBMC)
+//	POST     /api/v1/machines/{name}/pxe-once next boot from the network
+//	POST/GET /api/v1/machines/{name}/reprovision  queue one reprovision, or its job
+//	POST/GET /api/v1/reprovision              queue a rolling batch, or every job
+//
+// Install once: a declared machine whose current provisioning generation
+// was served the installer and then called back gets a script that boots
+// its local disk (see ipxe.Scripts.Local), until a new generation.
 //
 // Each step a machine takes is recorded on its timeline: script-served,
 // discovered (a machine missing from the catalog asked), kernel-fetched

@@ -45,6 +45,12 @@ type Inventory interface {
 	Statuses() ([]inventory.Status, error)
 	// Timeline returns the events of mac, oldest first.
 	Timeline(mac string) ([]inventory.Event, error)
+	// Provision returns the provisioning record of the machine called
+	// name: its generation and the one-time steps it took.
+	Provision(name string) (inventory.Provision, error)
+	// TakeStep records that generation gen of name took step; false means
+	// it already had, or gen is not current.
+	TakeStep(name string, gen uint64, step string) (bool, error)
 }
 
 // Server serves rackboot's HTTP side. Handler may be used without Run.
@@ -59,6 +65,8 @@ type Server struct {
 	ignition *ignitionSide
 	// bmc drives the power routes; nil until SetBMC.
 	bmc BMC
+	// reprov runs the reprovision routes; nil until SetReprovisioner.
+	reprov Reprovisioner
 }
 
 // NewServer checks cfg and returns a server over inv. A nil log is silent.
@@ -102,7 +110,9 @@ func (s *Server) routes() *chi.Mux {
 		r.Get("/{mac}/timeline", s.getTimeline)
 		r.Post("/{mac}/callback", s.postCallback)
 		s.bmcRoutes(r)
+		s.provisionRoutes(r)
 	})
+	r.Route("/api/v1/reprovision", s.batchRoutes)
 	return r
 }
 
