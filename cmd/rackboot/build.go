@@ -47,7 +47,12 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runn
 		return nil, fmt.Errorf("bmc: %w", err)
 	}
 	w.SetBMC(ctl)
-	parts := []runner{d, t, w}
+	wf, err := s.Provision.workflow(inv, ctl, log)
+	if err != nil {
+		return nil, err
+	}
+	w.SetReprovisioner(wf)
+	parts := []runner{d, t, w, wf}
 	check, err := setupIgnition(s, w, inv, log)
 	if err != nil {
 		return nil, err

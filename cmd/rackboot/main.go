@@ -8,6 +8,7 @@
 //	rackboot machines [flags]   list the machines a running server knows
 //	rackboot power MACHINE ACTION   power status, on, off, cycle or reset by BMC
 //	rackboot pxe-once MACHINE   next boot from the network, by BMC
+//	rackboot reprovision MACHINE...  reinstall machines, rolling
 //	rackboot assets import FILE...   copy files into the assets directory, print sums
 //	rackboot version            print the version
 //
@@ -53,6 +54,7 @@ commands:
   machines   list the machines a running server knows
   power      MACHINE status|on|off|cycle|reset: act through the machine's BMC
   pxe-once   MACHINE: make the machine's next boot a network boot, through its BMC
+  reprovision MACHINE...: reinstall machines by BMC and network boot, K at a time
   assets     import FILE...: copy files into the assets directory and print their sums
   version    print the version
 `
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return power(ctx, args[1:], stdout, stderr, getenv)
 	case "pxe-once":
 		return pxeOnce(ctx, args[1:], stdout, stderr, getenv)
+	case "reprovision":
+		return reprovision(ctx, args[1:], stdout, stderr, getenv)
 	case "assets":
 		return assets(args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":

@@ -39,6 +39,8 @@ type serveSettings struct {
 	BMCTimeout       time.Duration
 	BMCMaxConcurrent int
 
+	Provision provisionSettings
+
 	Kubeconfig       string
 	TokenTTL         time.Duration
 	KubeProxyCertTTL time.Duration
@@ -94,6 +96,7 @@ func newServeFlags(s *serveSettings) *flag.FlagSet {
 
 	fs.DurationVar(&s.BMCTimeout, "bmc-timeout", time.Minute, "how long one BMC operation may take (a soft power off waits longer)")
 	fs.IntVar(&s.BMCMaxConcurrent, "bmc-max-concurrent", 8, "most BMC operations in flight at once across the rack")
+	s.Provision.addFlags(fs)
 
 	fs.StringVar(&s.Kubeconfig, "kubeconfig", "", "kubeconfig `file` of the cluster Ignition workers join (empty: /ignition is off)")
 	fs.DurationVar(&s.TokenTTL, "token-ttl", join.DefaultTTL, "lifetime `duration` of each machine's bootstrap token")
