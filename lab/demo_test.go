@@ -19,7 +19,7 @@ func TestDemo(t *testing.T) {
 	tos := buildTinyOS(t)
 	n := newNetns(t)
 	n.addBridge(t)
-	s := startServer(t, n, bin, tos, "authoritative")
+	s := startServer(t, n, bin, tos, "authoritative", nil)
 	t.Logf("rackboot serves at %s in network namespace %s; booting %s (%s)",
 		s.url, n.name, uefiPXEGuest.name, uefiPXEGuest.mac)
 

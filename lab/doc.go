@@ -12,15 +12,29 @@
 //   - UEFI HTTP Boot (OVMF with its PXE clients switched off), rackboot
 //     authoritative;
 //   - UEFI beside dnsmasq on another host of the network (a second
-//     namespace), rackboot as proxy DHCP.
+//     namespace), rackboot as proxy DHCP;
+//   - BIOS again, booting a Kubernetes worker profile, rackboot
+//     authoritative with --kubeconfig for a real control plane
+//     (internal/kubetest) that the lab forwards into its namespace.
 //
 // Each guest passes when the timeline rackboot recorded for its MAC holds
 // every boot stage in order, up to the OS callback, and its console shows
-// the tiny OS's marker line. Every packet stays inside the namespace.
+// the tiny OS's marker line. Every packet stays inside the namespace, or
+// on the host's loopback for the control plane.
+//
+// The Ignition guest's tiny OS reads ignition.config.url from its command
+// line, fetches the config, downloads each file it names and checks its
+// sha512, and reports the spec version, hostname and bootstrap token id in
+// its callback. The lab then checks that report against rackboot's log and
+// the token Secret and kube-proxy CSR in the cluster, and that fetching the
+// config again is refused. rackboot reaches the cluster as a service
+// account with only the rights of testdata/lab/rackboot-rbac.yaml.
 //
 // The lab needs root, /dev/net/tun, qemu-system-x86, ovmf, ipxe, dnsmasq-base
 // and busybox-static (scripts/setup-debian.sh installs them); without them,
-// or with -short, its tests skip. Run it with
+// or with -short, its tests skip. The Ignition guest also needs the binaries
+// of tools/kube/build.sh and skips without them unless RACKBOOT_KUBE_BUILD=1
+// lets the lab build them. Run it with
 //
 //	sudo go test -count=1 -v -run TestLab ./lab/
 //

@@ -87,13 +87,25 @@ func TestLab(t *testing.T) {
 		n := newNetns(t)
 		n.addBridge(t)
 		capture(t, n)
-		s := startServer(t, n, bin, tos, "authoritative")
+		var cluster *labCluster
+		skip := clusterSkipReason()
+		if skip == "" {
+			cluster = startCluster(t, n)
+		}
+		s := startServer(t, n, bin, tos, "authoritative", cluster)
 		for i, g := range []guest{uefiPXEGuest, biosIPXEGuest, uefiHTTPGuest} {
 			t.Run(g.name, func(t *testing.T) {
 				t.Parallel()
 				checkBoot(t, n, s, g, fmt.Sprintf("tap%d", i))
 			})
 		}
+		t.Run(biosIgnitionGuest.name, func(t *testing.T) {
+			if skip != "" {
+				t.Skip(skip)
+			}
+			t.Parallel()
+			checkIgnitionGuest(t, n, s, cluster, "tap3")
+		})
 	})
 	t.Run("proxy", func(t *testing.T) {
 		n := newNetns(t)
@@ -103,7 +115,7 @@ func TestLab(t *testing.T) {
 		site := newNetns(t)
 		n.addHost(t, site, "site0", siteCIDR)
 		startDnsmasq(t, site, "site0")
-		s := startServer(t, n, bin, tos, "proxy")
+		s := startServer(t, n, bin, tos, "proxy", nil)
 		t.Run(uefiProxyGuest.name, func(t *testing.T) {
 			checkBoot(t, n, s, uefiProxyGuest, "tap0")
 		})

@@ -68,9 +68,10 @@ type server struct {
 }
 
 // startServer runs `rackboot serve` in n in the given mode, with the tiny OS
-// as the assets of testdata/lab's profile, and waits until its HTTP API
-// answers.
-func startServer(t testing.TB, n *netns, bin string, tos tinyOS, mode string) *server {
+// as the assets of testdata/lab's profiles, and waits until its HTTP API
+// answers. With a cluster c, rackboot serves Ignition with credentials
+// minted in it; without, /ignition is off.
+func startServer(t testing.TB, n *netns, bin string, tos tinyOS, mode string, c *labCluster) *server {
 	t.Helper()
 	dir := t.ArtifactDir()
 	assets := filepath.Join(dir, "assets")
@@ -79,14 +80,17 @@ func startServer(t testing.TB, n *netns, bin string, tos tinyOS, mode string) *s
 	}
 	copyFile(t, tos.kernel, filepath.Join(assets, "tiny", "vmlinuz"))
 	copyFile(t, tos.initrd, filepath.Join(assets, "tiny", "initrd.gz"))
+	importIgnitionAssets(t, bin, assets)
 	copyFile(t, "../testdata/lab/inventory.yaml", filepath.Join(dir, "inventory.yaml"))
-	cfg, settings := writeConfig(t, dir, mode)
+	cfg, settings := writeConfig(t, dir, mode, c)
 	_, port, err := net.SplitHostPort(fmt.Sprint(settings["http-addr"]))
 	if err != nil {
 		t.Fatalf("testdata/lab/config.yaml: http-addr: %v", err)
 	}
 
 	cmd := n.command(bin, "serve", "--config", cfg)
+	// The inventory names the cluster CA relative to rackboot's folder.
+	cmd.Dir = dir
 	p := startProc(t, "rackboot", dir, cmd)
 	// Leave out the lab's own polling and per-block TFTP lines.
 	p.quiet = []string{"path=/api/v1/machines", `msg="tftp sending DATA`}
@@ -100,9 +104,9 @@ func startServer(t testing.TB, n *netns, bin string, tos tinyOS, mode string) *s
 	return s
 }
 
-// writeConfig writes testdata/lab/config.yaml with this test's mode and
-// paths to dir and returns its path and settings.
-func writeConfig(t testing.TB, dir, mode string) (string, map[string]any) {
+// writeConfig writes testdata/lab/config.yaml with this test's mode, paths
+// and cluster to dir and returns its path and settings.
+func writeConfig(t testing.TB, dir, mode string, c *labCluster) (string, map[string]any) {
 	t.Helper()
 	b, err := os.ReadFile("../testdata/lab/config.yaml")
 	if err != nil {
@@ -121,6 +125,7 @@ func writeConfig(t testing.TB, dir, mode string) (string, map[string]any) {
 			delete(settings, k)
 		}
 	}
+	ignitionSettings(t, settings, dir, c)
 	out, err := yaml.Marshal(settings)
 	if err != nil {
 		t.Fatal(err)

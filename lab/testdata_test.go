@@ -18,7 +18,7 @@ func TestLabInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range []guest{uefiPXEGuest, biosIPXEGuest, uefiProxyGuest, uefiHTTPGuest} {
+	for _, g := range []guest{uefiPXEGuest, biosIPXEGuest, uefiProxyGuest, uefiHTTPGuest, biosIgnitionGuest} {
 		m, ok := c.Machine(g.mac)
 		if !ok {
 			t.Errorf("Machine(%s) not found, want %s", g.mac, g.name)
@@ -28,12 +28,20 @@ func TestLabInventory(t *testing.T) {
 			t.Errorf("Machine(%s).Name = %s, want %s", g.mac, m.Name, g.name)
 		}
 	}
-	p, ok := c.Profile("tiny")
-	if !ok {
-		t.Fatal(`Profile("tiny") not found`)
+	for _, name := range []string{"tiny", "tiny-ignition"} {
+		p, ok := c.Profile(name)
+		if !ok {
+			t.Fatalf("Profile(%q) not found", name)
+		}
+		if url := "rackboot.url=http://" + serverIP + ":8080"; !strings.Contains(p.Args, url) {
+			t.Errorf("Profile(%q).Args = %q, want it to contain %q", name, p.Args, url)
+		}
 	}
-	if url := "rackboot.url=http://" + serverIP + ":8080"; !strings.Contains(p.Args, url) {
-		t.Errorf(`Profile("tiny").Args = %q, want it to contain %q`, p.Args, url)
+	if m, _ := c.Machine(biosIgnitionGuest.mac); m.Profile != "tiny-ignition" {
+		t.Errorf("Machine(%s).Profile = %q, want tiny-ignition", biosIgnitionGuest.mac, m.Profile)
+	}
+	if err := c.VerifyIgnitionAssets(os.DirFS("../testdata/lab/assets")); err != nil {
+		t.Errorf("testdata/lab/assets do not match the Ignition profile: %v", err)
 	}
 }
 
