@@ -225,6 +225,9 @@ func verifyAsset(fsys fs.FS, name, want string) error {
 		return fmt.Errorf("asset %s: %w", name, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf("asset %s: not a regular file", name)
+	}
 	if want == "" {
 		return nil
 	}

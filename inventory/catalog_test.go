@@ -123,3 +123,33 @@ profiles:
 		t.Errorf("VerifyAssets(missing) = %v, want asset i missing", err)
 	}
 }
+
+// TestVerifyAssetsThroughRoot checks, on a real directory opened through
+// os.Root as rackboot does, that a link out of the directory and a folder
+// are refused as assets.
+func TestVerifyAssetsThroughRoot(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()+"/secret"
+	if err := os.WriteFile(outside, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, dir+"/evil"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir+"/folder", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for _, kernel := range []string{"evil", "folder"} {
+		c, err := ParseCatalog([]byte("profiles: [{name: p, kernel: " + kernel + "}]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.VerifyAssets(root.FS()); err == nil || !strings.Contains(err.Error(), "asset "+kernel) {
+			t.Errorf("VerifyAssets(kernel %s) = %v, want it refused", kernel, err)
+		}
+	}
+}

@@ -87,10 +87,17 @@ func verifyAssets(c *inventory.Catalog, dir string) error {
 	if err := ignition.CheckCatalog(c); err != nil {
 		return fmt.Errorf("inventory: %w", err)
 	}
-	if err := c.VerifyAssets(os.DirFS(dir)); err != nil {
+	// Through os.Root, as the HTTP server serves them: an asset that is a
+	// link out of the directory fails here, not when a machine boots.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("assets-dir: %w", err)
+	}
+	defer root.Close()
+	if err := c.VerifyAssets(root.FS()); err != nil {
 		return fmt.Errorf("assets-dir %s: %w", dir, err)
 	}
-	if err := c.VerifyIgnitionAssets(os.DirFS(dir)); err != nil {
+	if err := c.VerifyIgnitionAssets(root.FS()); err != nil {
 		return fmt.Errorf("assets-dir %s: %w", dir, err)
 	}
 	return nil
