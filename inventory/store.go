@@ -43,6 +43,9 @@ func OpenStore(dir string) (*Store, error) {
 	}
 	path := filepath.Join(dir, "rackboot.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("opening store %s: another process (a second rackboot?) holds it: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}

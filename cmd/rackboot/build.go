@@ -18,6 +18,9 @@ import (
 // setting at fault.
 func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runner, error) {
 	loaders := s.loaderFiles(log)
+	if len(loaders) == 0 && s.TFTPRoot == "" {
+		return nil, fmt.Errorf("ipxe-dir: no boot loader found in %s (Debian's ipxe package fills /usr/lib/ipxe)", s.IPXEDir)
+	}
 	d, err := dhcp.NewServer(s.dhcpConfig(), inv, log.With("component", "dhcp"))
 	if err != nil {
 		return nil, fmt.Errorf("dhcp: %w", err)

@@ -135,8 +135,14 @@ func (s *serveSettings) resolve(ifaceByName func(string) (*net.Interface, error)
 	if s.Interface == "" {
 		return errors.New("interface: required (the one interface DHCP and TFTP serve)")
 	}
+	if _, err := ifaceByName(s.Interface); err != nil {
+		return fmt.Errorf("interface: %s: no such network interface", s.Interface)
+	}
 	if s.Mode != "proxy" && s.Mode != "authoritative" {
 		return fmt.Errorf("mode: %q is not proxy or authoritative", s.Mode)
+	}
+	if err := s.checkPool(); err != nil {
+		return err
 	}
 	if !s.ServerIP.IsValid() {
 		ip, err := firstIPv4(ifaceByName, s.Interface)
@@ -157,6 +163,28 @@ func (s *serveSettings) resolve(ifaceByName func(string) (*net.Interface, error)
 			return fmt.Errorf("http-addr: port %q must be a fixed number when http-url is not set", port)
 		}
 		s.HTTPURL = "http://" + net.JoinHostPort(s.ServerIP.String(), port)
+	}
+	return nil
+}
+
+// checkPool names the pool setting an authoritative server lacks; the DHCP
+// package checks the values themselves.
+func (s *serveSettings) checkPool() error {
+	if s.Mode != "authoritative" {
+		return nil
+	}
+	missing := []struct {
+		name string
+		set  bool
+	}{
+		{"subnet", s.Subnet.IsValid()},
+		{"pool-start", s.PoolStart.IsValid()},
+		{"pool-end", s.PoolEnd.IsValid()},
+	}
+	for _, m := range missing {
+		if !m.set {
+			return fmt.Errorf("%s: required in authoritative mode", m.name)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -113,6 +114,10 @@ func TestResolveRejects(t *testing.T) {
 		{"bad mode", serveSettings{Interface: "lo", Mode: "rogue"}, `mode: "rogue"`},
 		{"ipv6 server", serveSettings{Interface: "lo", Mode: "proxy", ServerIP: netip.MustParseAddr("::1")}, "server-ip"},
 		{"port zero", serveSettings{Interface: "lo", Mode: "proxy", HTTPAddr: ":0"}, "http-addr"},
+		{"no such interface", serveSettings{Interface: "nope0", Mode: "proxy"}, "interface: nope0: no such network interface"},
+		{"authoritative without subnet", serveSettings{Interface: "lo", Mode: "authoritative"}, "subnet: required in authoritative mode"},
+		{"authoritative without pool end", serveSettings{Interface: "lo", Mode: "authoritative",
+			Subnet: netip.MustParsePrefix("10.0.0.0/24"), PoolStart: netip.MustParseAddr("10.0.0.10")}, "pool-end: required"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,5 +140,10 @@ func writeFile(t *testing.T, path, text string) {
 	}
 }
 
-// loopbackIface finds the loopback interface whatever its name is asked as.
-func loopbackIface(string) (*net.Interface, error) { return net.InterfaceByName("lo") }
+// loopbackIface finds the loopback interface as "lo" and nothing else.
+func loopbackIface(name string) (*net.Interface, error) {
+	if name != "lo" {
+		return nil, errors.New("no such network interface")
+	}
+	return net.InterfaceByName("lo")
+}
