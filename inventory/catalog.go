@@ -1,10 +1,8 @@
 package inventory
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 )
 
 // File is the operator's declarative inventory file as written in YAML.
@@ -53,15 +49,9 @@ func LoadCatalog(path string) (*Catalog, error) {
 
 // ParseCatalog parses and validates an inventory document.
 func ParseCatalog(data []byte) (*Catalog, error) {
-	js, err := yaml.YAMLToJSON(data)
+	f, err := decodeFile(data)
 	if err != nil {
-		return nil, fmt.Errorf("parsing yaml: %w", err)
-	}
-	var f File
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("decoding inventory: %w", err)
+		return nil, err
 	}
 	return newCatalog(f)
 }
@@ -73,17 +63,17 @@ func newCatalog(f File) (*Catalog, error) {
 	}
 	for i, p := range f.Profiles {
 		if err := checkProfile(p); err != nil {
-			return nil, fmt.Errorf("profiles[%d] (%s): %w", i, p.Name, err)
+			return nil, fmt.Errorf("%s: %w", entry("profiles", i, p.Name), err)
 		}
 		if _, dup := c.profiles[p.Name]; dup {
-			return nil, fmt.Errorf("profiles[%d] (%s): name: defined twice", i, p.Name)
+			return nil, fmt.Errorf("%s: name: defined twice", entry("profiles", i, p.Name))
 		}
 		c.profiles[p.Name] = p
 	}
 	names := make(map[string]bool)
 	addrs := make(map[string]string)
 	for i, m := range f.Machines {
-		where := fmt.Sprintf("machines[%d] (%s)", i, m.Name)
+		where := entry("machines", i, m.Name)
 		if !namePattern.MatchString(m.Name) {
 			return nil, fmt.Errorf("%s: name: %q is not a DNS label of lower-case letters, digits, '-' and '.'", where, m.Name)
 		}
@@ -101,6 +91,10 @@ func newCatalog(f File) (*Catalog, error) {
 			mac, err := NormalizeMAC(raw)
 			if err != nil {
 				return nil, fmt.Errorf("%s: macs[%d]: %w", where, j, err)
+			}
+			if !UnicastMAC(mac) {
+				return nil, fmt.Errorf("%s: macs[%d]: %s is a multicast, broadcast or all-zero "+
+					"address, never a network card's", where, j, mac)
 			}
 			if other, dup := c.byMAC[mac]; dup {
 				return nil, fmt.Errorf("%s: macs[%d]: %s already belongs to %s", where, j, mac, f.Machines[other].Name)

@@ -76,12 +76,55 @@ func TestParseCatalogErrors(t *testing.T) {
 			"  - {name: b, macs: [02:00:00:00:00:02], profile: tiny, address: 192.0.2.9}\n", "already reserved for a"},
 		{"bad arch", profile + "machines:\n  - {name: a, macs: [02:00:00:00:00:01], profile: tiny, arch: sparc}\n", `arch: "sparc"`},
 		{"not yaml", "profiles: [", "parsing yaml"},
+		{"multicast mac", profile + "machines:\n  - {name: a, macs: [01:00:5e:00:00:01], profile: tiny}\n",
+			"machines[0] (a): macs[0]: 01:00:5e:00:00:01 is a multicast, broadcast or all-zero address"},
+		{"broadcast mac", profile + "machines:\n  - {name: a, macs: [02:00:00:00:00:01, ff:ff:ff:ff:ff:ff], profile: tiny}\n",
+			"machines[0] (a): macs[1]: ff:ff:ff:ff:ff:ff is a multicast"},
+		{"all-zero mac", profile + "machines:\n  - {name: a, macs: [00-00-00-00-00-00], profile: tiny}\n",
+			"machines[0] (a): macs[0]: 00:00:00:00:00:00 is a multicast"},
+
+		// Decoding errors name the entry and the field in YAML's terms.
+		{"misspelt machine field", profile + "machines:\n  - {name: node1, macs: [02:00:00:00:00:01], profle: tiny}\n",
+			`machines[0] (node1): unknown field "profle"`},
+		{"misspelt profile field", "profiles:\n  - {name: tiny, kernel: k}\n  - {name: big, kernal: k}\n",
+			`profiles[1] (big): unknown field "kernal"`},
+		{"number label", profile + "machines:\n  - {name: a, macs: [02:00:00:00:00:01], profile: tiny, labels: {rack: 7}}\n",
+			"machines[0] (a): labels.rack: must be a string (quote it)"},
+		{"boolean label", profile + "machines:\n  - {name: a, macs: [02:00:00:00:00:01], profile: tiny, labels: {spare: yes}}\n",
+			"machines[0] (a): labels.spare: must be a string (quote it)"},
+		{"bad address", profile + "machines:\n  - {name: a, macs: [02:00:00:00:00:01], profile: tiny}\n" +
+			"  - {name: b, macs: [02:00:00:00:00:02], profile: tiny}\n" +
+			"  - {name: node3, macs: [02:00:00:00:00:03], profile: tiny, address: 10.99.0.999}\n",
+			`machines[2] (node3): address: "10.99.0.999" is not an IPv4 address`},
+		{"number address", profile + "machines:\n  - {name: a, macs: [02:00:00:00:00:01], profile: tiny, address: 10}\n",
+			"machines[0] (a): address: must be a string"},
+		{"string port", profile + "machines:\n  - {name: a, macs: [02:00:00:00:00:01], profile: tiny, bmc: {address: h, port: http}}\n",
+			"machines[0] (a): bmc.port: must be a whole number"},
+		{"macs not a list", profile + "machines:\n  - {name: a, macs: 02:00:00:00:00:01, profile: tiny}\n",
+			"machines[0] (a): macs: must be a list"},
+		{"all-digit mac", profile + "machines:\n  - {name: a, macs: [020000000001], profile: tiny}\n",
+			"machines[0] (a): macs: must be a string (quote it)"},
+		{"entry not a mapping", profile + "machines:\n  - node1\n", "machines[0]: must be a mapping"},
+		{"machines not a list", profile + "machines: {name: a}\n", "machines: must be a list"},
+		{"unknown top-level key", profile + "machnes: []\n", `unknown top-level key "machnes"`},
+		{"document is a list", "- a\n", "must be a mapping with profiles and machines"},
+		{"all-digit sha256", "profiles:\n  - name: tiny\n    kernel: k\n    sha256:\n      k: " + strings.Repeat("1", 64) + "\n",
+			"profiles[0] (tiny): sha256.k: must be a string: quote the sum"},
+		{"all-digit sha512", "profiles:\n  - name: tiny\n    kernel: k\n    ignition:\n      kubelet:\n        asset: kubelet\n" +
+			"        sha512: " + strings.Repeat("1", 128) + "\n",
+			"profiles[0] (tiny): ignition.kubelet.sha512: must be a string: quote the sum"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseCatalog([]byte(tc.doc))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("ParseCatalog() = %v, want an error containing %q", err, tc.want)
+			}
+			// The operator wrote YAML: no JSON or Go types in the message.
+			for _, word := range []string{"json", "Go struct", "Go value", "ParseAddr", "[]string", "inventory."} {
+				if strings.Contains(strings.ToLower(err.Error()), strings.ToLower(word)) {
+					t.Errorf("ParseCatalog() = %v, which mentions %q", err, word)
+				}
 			}
 		})
 	}
