@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -47,7 +48,7 @@ func applyDefaults(fs *flag.FlagSet, getenv func(string) string) error {
 			return
 		}
 		if v := getenv(envName(f.Name)); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
+			if err := setFlag(fs, f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("setting %s from %s: %w", f.Name, envName(f.Name), err))
 			}
 			given[f.Name] = true
@@ -91,7 +92,7 @@ func applyFile(fs *flag.FlagSet, path string, given map[string]bool) error {
 		}
 		v, err := settingText(values[k])
 		if err == nil {
-			err = fs.Set(k, v)
+			err = setFlag(fs, k, v)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", path, k, err))
@@ -122,4 +123,16 @@ func settingText(v any) (string, error) {
 		return strings.Join(parts, ","), nil
 	}
 	return "", fmt.Errorf("value of type %T is not a scalar or a list", v)
+}
+
+// setFlag sets flag name to v, saying what a duration looks like when v
+// is not one (the flag package says only "parse error").
+func setFlag(fs *flag.FlagSet, name, v string) error {
+	err := fs.Set(name, v)
+	if g, ok := fs.Lookup(name).Value.(flag.Getter); ok && err != nil {
+		if _, isDuration := g.Get().(time.Duration); isDuration {
+			return fmt.Errorf("%q is not a duration such as 90s, 30m or 12h", v)
+		}
+	}
+	return err
 }

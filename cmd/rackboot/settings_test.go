@@ -63,6 +63,8 @@ func TestParseSettingsErrorsNameTheSetting(t *testing.T) {
 		{name: "bad flag value", args: []string{"--lease-time=soon"}, want: "lease-time"},
 		{name: "bad env value", env: map[string]string{"RACKBOOT_SERVER_IP": "10.0.0.300"},
 			want: "setting server-ip from RACKBOOT_SERVER_IP"},
+		{name: "duration without unit", env: map[string]string{"RACKBOOT_LEASE_TIME": "2"},
+			want: `RACKBOOT_LEASE_TIME: "2" is not a duration such as 90s`},
 		{name: "unknown file key", file: "interfce: eth0\n", want: "interfce: unknown setting"},
 		{name: "bad file value", file: "subnet: 10.0.0.0/33\n", want: "subnet"},
 		{name: "map value", file: "mode: {a: b}\n", want: "mode: value of type"},
