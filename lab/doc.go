@@ -15,7 +15,13 @@
 //     namespace), rackboot as proxy DHCP;
 //   - BIOS again, booting a Kubernetes worker profile, rackboot
 //     authoritative with --kubeconfig for a real control plane
-//     (internal/kubetest) that the lab forwards into its namespace.
+//     (internal/kubetest) that the lab forwards into its namespace;
+//   - BIOS with a disk, behind an IPMI BMC (Debian's ipmi_sim on the
+//     namespace's loopback, its chassis control starting and stopping the
+//     guest's QEMU): `rackboot reprovision` powers the machine on with a
+//     network boot once and follows it to provision-done; powered on again,
+//     the installed machine gets the local-boot script and boots its disk
+//     (TestLabReprovision; needs openipmi and ipmitool).
 //
 // Each guest passes when the timeline rackboot recorded for its MAC holds
 // every boot stage in order, up to the OS callback, and its console shows
