@@ -14,6 +14,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Bucket names of the embedded store. Keys are canonical MACs unless noted.
@@ -43,7 +44,7 @@ func OpenStore(dir string) (*Store, error) {
 	}
 	path := filepath.Join(dir, "rackboot.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("opening store %s: another process (a second rackboot?) holds it: %w", path, err)
 	}
 	if err != nil {
