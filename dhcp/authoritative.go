@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -53,15 +54,14 @@ func (s *Server) poolFor(r *request) *Pool {
 func (s *Server) offer(r *request) *dhcpv4.DHCPv4 {
 	p := s.poolFor(r)
 	if p == nil {
-		s.stats.noAddress.Add(1)
-		r.log.Debug("no pool for client", "ip", r.giaddr)
+		s.noPool(r)
 		return nil
 	}
 	now := s.now()
 	ip, ok := s.leases.offer(s.claimFor(r.mac, r.machine, p), r.want, now, now.Add(s.cfg.OfferHold))
 	if !ok {
 		s.stats.noAddress.Add(1)
-		r.log.Debug("no free address", "ip", p.Subnet)
+		s.note(r.log, slog.LevelWarn, p.Subnet.String(), "no free address", "ip", p.Subnet)
 		return nil
 	}
 	m := s.newReply(r, dhcpv4.MessageTypeOffer)
@@ -103,8 +103,7 @@ func (s *Server) request(r *request) *dhcpv4.DHCPv4 {
 	}
 	if err := s.storeBinding(b); err != nil {
 		s.leases.undo(b)
-		s.stats.storeErrors.Add(1)
-		r.log.Warn("storing lease, no ACK sent", "ip", ip, "err", err)
+		s.storeFailed(r, "storing lease, no ACK sent", "ip", ip, "err", err)
 		return nil
 	}
 	m := s.newReply(r, dhcpv4.MessageTypeAck)
@@ -163,8 +162,7 @@ func (s *Server) release(r *request) {
 	}
 	s.stats.releases.Add(1)
 	if err := s.inv.PutLease(l); err != nil {
-		s.stats.storeErrors.Add(1)
-		r.log.Warn("storing released lease", "ip", l.IP, "err", err)
+		s.storeFailed(r, "storing released lease", "ip", l.IP, "err", err)
 	}
 	s.record(r, inventory.EventDHCPRelease, l.IP, "")
 	r.log.Info("lease released", "ip", l.IP)
@@ -177,16 +175,19 @@ func (s *Server) decline(r *request) {
 		s.stats.ignored.Add(1)
 		return
 	}
-	leased, ok := s.leases.decline(r.mac, r.want, s.now().Add(s.cfg.DeclineHold))
+	until := s.now().Add(s.cfg.DeclineHold)
+	leased, ok := s.leases.decline(r.mac, r.want, until)
 	if !ok {
 		s.stats.ignored.Add(1)
 		return
 	}
 	s.stats.declines.Add(1)
+	if err := s.inv.PutDeclined(r.want, until); err != nil {
+		s.storeFailed(r, "storing declined address", "ip", r.want, "err", err)
+	}
 	if leased {
 		if err := s.inv.DeleteLease(r.mac); err != nil {
-			s.stats.storeErrors.Add(1)
-			r.log.Warn("deleting declined lease", "ip", r.want, "err", err)
+			s.storeFailed(r, "deleting declined lease", "ip", r.want, "err", err)
 		}
 	}
 	s.record(r, inventory.EventDHCPDecline, netip.Addr{}, "declined "+r.want.String())
@@ -227,8 +228,7 @@ func (s *Server) addBoot(r *request, m *dhcpv4.DHCPv4) string {
 	}
 	b, why, ok := s.bootFor(r.class)
 	if !ok {
-		s.stats.noBoot.Add(1)
-		r.log.Debug("no boot parameters", "arch", r.class.ArchCode, "err", why)
+		s.noBoot(r, why)
 		return "no boot: " + why
 	}
 	s.applyBoot(m, b)

@@ -16,6 +16,12 @@
 // loader, and iPXE the URL of rackboot's boot script, so the chain never
 // loops.
 //
+// Per-packet detail is logged at Debug. The reasons a client goes unserved
+// reach an operator at Info level: a full pool, a relay or network no pool
+// serves, a missing loader, busy workers and failed store writes at Warn,
+// an unknown architecture at Info; each once a minute per reason and
+// network, architecture or MAC, with the count held back in the next line.
+//
 // The packet logic (Server.Handle) is separate from the sockets (Server.Run),
 // so it can be driven directly:
 //

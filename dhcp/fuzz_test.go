@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/rackboot/rackboot/inventory"
@@ -109,6 +110,13 @@ func (m *memInventory) Leases() ([]inventory.Lease, error) {
 	defer m.mu.Unlock()
 	return slices.Collect(maps.Values(m.leases)), nil
 }
+
+func (m *memInventory) PutDeclined(netip.Addr, time.Time) error {
+	m.writes.Add(1)
+	return nil
+}
+
+func (m *memInventory) Declined() ([]inventory.Declined, error) { return nil, nil }
 
 // FuzzHandle runs the whole handler on arbitrary bytes, in both modes and
 // on both ports: it must never panic, and a packet that does not parse

@@ -95,6 +95,12 @@ func (s *Server) parse(data []byte, src netip.AddrPort, port int) (*request, err
 			msg.HWType, len(msg.ClientHWAddr))
 	}
 	r := &request{msg: msg, src: src, port: port, mac: msg.ClientHWAddr.String()}
+	// A group or all-zero chaddr is no network card: answering would
+	// broadcast to many hosts, and recording it would make a phantom
+	// machine.
+	if !inventory.UnicastMAC(r.mac) {
+		return nil, fmt.Errorf("chaddr %s is not a unicast MAC", r.mac)
+	}
 	r.ciaddr = fromIP(msg.ClientIPAddr)
 	r.giaddr = fromIP(msg.GatewayIPAddr)
 	// Replies go to these addresses: refuse ones that would loop back or
@@ -109,7 +115,7 @@ func (s *Server) parse(data []byte, src netip.AddrPort, port int) (*request, err
 		return nil, nil
 	}
 	r.machine, r.declared = s.machine(r.mac)
-	r.log = s.log.With("mac", r.mac, "xid", msg.TransactionID)
+	r.log = s.log.With("mac", r.mac, "xid", xidValue(msg.TransactionID))
 	r.class = s.classify(r)
 	return r, nil
 }
@@ -238,7 +244,6 @@ func (s *Server) record(r *request, kind inventory.EventKind, ip netip.Addr, det
 	}
 	e := inventory.Event{Kind: kind, IP: ip, Detail: detail}
 	if _, err := s.inv.Record(r.mac, e); err != nil {
-		s.stats.storeErrors.Add(1)
-		r.log.Warn("recording event", "err", err)
+		s.storeFailed(r, "recording event", "err", err)
 	}
 }

@@ -51,7 +51,9 @@ type leaseTable struct {
 	cursor     map[*Pool]netip.Addr
 }
 
-func newLeaseTable(leases []inventory.Lease) *leaseTable {
+// newLeaseTable returns a table holding the stored leases and
+// quarantines; quarantines that have ended drop out when next looked at.
+func newLeaseTable(leases []inventory.Lease, declined []inventory.Declined) *leaseTable {
 	t := &leaseTable{
 		byMAC:      make(map[string]inventory.Lease, len(leases)),
 		byIP:       make(map[netip.Addr]string, len(leases)),
@@ -63,6 +65,9 @@ func newLeaseTable(leases []inventory.Lease) *leaseTable {
 	for _, l := range leases {
 		t.byMAC[l.MAC] = l
 		t.byIP[l.IP] = l.MAC
+	}
+	for _, d := range declined {
+		t.quarantine[d.IP] = d.Until
 	}
 	return t
 }
@@ -245,10 +250,9 @@ func (t *leaseTable) release(mac string, ip netip.Addr, now time.Time) (inventor
 }
 
 // decline takes ip out of use until `until` if it was leased or offered to
-// mac (RFC 2131 section 4.3.3). leased says a lease was dropped.
-//
-// TODO(#2): the quarantine lives in memory only, so a restart forgets it;
-// the store has no place for it yet.
+// mac (RFC 2131 section 4.3.3). leased says a lease was dropped. The
+// caller stores the quarantine (LeaseStore.PutDeclined), so that a restart
+// keeps it.
 func (t *leaseTable) decline(mac string, ip netip.Addr, until time.Time) (leased, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -50,8 +50,7 @@ func (s *Server) bootAnswer(r *request, t dhcpv4.MessageType, clientIP netip.Add
 	}
 	b, why, ok := s.bootFor(r.class)
 	if !ok {
-		s.stats.noBoot.Add(1)
-		r.log.Debug("not answering boot client", "arch", r.class.ArchCode, "err", why)
+		s.noBoot(r, why)
 		return nil
 	}
 	if b.vendor == "" {

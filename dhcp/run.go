@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -90,7 +91,7 @@ func (s *Server) serve(ctx context.Context, c *net.UDPConn, port int, w *workers
 		data := bytes.Clone(buf[:n])
 		if !w.try(func() { s.answer(c, data, src, port) }) {
 			s.stats.dropped.Add(1)
-			s.log.Debug("all workers busy, packet dropped", "remote", src)
+			s.note(s.log, slog.LevelWarn, "", "all workers busy, packets dropped", "remote", src)
 		}
 	}
 }

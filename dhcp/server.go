@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rackboot/rackboot/internal/lograte"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -20,12 +21,22 @@ type Inventory interface {
 	Catalog() *inventory.Catalog
 	// Record appends e to the timeline of mac.
 	Record(mac string, e inventory.Event) (inventory.Event, error)
+	LeaseStore
+}
+
+// LeaseStore keeps authoritative mode's address state across restarts:
+// leases and the quarantine of declined addresses.
+type LeaseStore interface {
 	// PutLease stores l, replacing any lease of l.MAC.
 	PutLease(l inventory.Lease) error
 	// DeleteLease removes the lease of mac, if any.
 	DeleteLease(mac string) error
 	// Leases returns every stored lease.
 	Leases() ([]inventory.Lease, error)
+	// PutDeclined keeps ip out of use until until.
+	PutDeclined(ip netip.Addr, until time.Time) error
+	// Declined returns every stored quarantine, ended ones included.
+	Declined() ([]inventory.Declined, error)
 }
 
 // Server is rackboot's DHCP server. Create it with NewServer; it is safe
@@ -41,6 +52,9 @@ type Server struct {
 	cache  *classCache
 	res    atomic.Pointer[reservations]
 	stats  counters
+	// limit spaces out the lines telling an operator why clients go
+	// unserved; see note.
+	limit *lograte.Limiter
 }
 
 // NewServer returns a server for cfg that records to inv and logs to log
@@ -65,15 +79,20 @@ func NewServer(cfg Config, inv Inventory, log *slog.Logger) (*Server, error) {
 		pools: append([]Pool(nil), cfg.Pools...),
 		cache: newClassCache(),
 	}
+	s.limit = lograte.New(noteEvery, func() time.Time { return s.now() })
 	s.local = poolHolding(s.pools, cfg.ServerIP)
-	var leases []inventory.Lease
+	s.leases = newLeaseTable(nil, nil)
 	if cfg.Mode == ModeAuthoritative {
-		var err error
-		if leases, err = inv.Leases(); err != nil {
+		leases, err := inv.Leases()
+		if err != nil {
 			return nil, fmt.Errorf("loading leases: %w", err)
 		}
+		declined, err := inv.Declined()
+		if err != nil {
+			return nil, fmt.Errorf("loading declined addresses: %w", err)
+		}
+		s.leases = newLeaseTable(leases, declined)
 	}
-	s.leases = newLeaseTable(leases)
 	return s, nil
 }
 
