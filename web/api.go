@@ -231,7 +231,7 @@ func (s *Server) macParam(w http.ResponseWriter, r *http.Request) (string, bool)
 	raw, err := url.PathUnescape(chi.URLParam(r, "mac"))
 	if err == nil {
 		var mac string
-		if mac, err = inventory.NormalizeMAC(raw); err == nil {
+		if mac, err = nicMAC(raw); err == nil {
 			return mac, true
 		}
 	}

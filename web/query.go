@@ -55,12 +55,27 @@ func parseBootQuery(raw string) (bootQuery, error) {
 	if got["mac"] == "" {
 		return bootQuery{}, errors.New("mac: required")
 	}
-	mac, err := inventory.NormalizeMAC(got["mac"])
+	mac, err := nicMAC(got["mac"])
 	if err != nil {
 		return bootQuery{}, fmt.Errorf("mac: %w", err)
 	}
 	return bootQuery{MAC: mac, UUID: strings.ToLower(got["uuid"]),
 		Arch: got["arch"], Platform: got["platform"]}, nil
+}
+
+// nicMAC returns raw in canonical form if it can be a network card's
+// address; a multicast, broadcast or all-zero MAC never is, and must not
+// become a machine in the store.
+func nicMAC(raw string) (string, error) {
+	mac, err := inventory.NormalizeMAC(raw)
+	if err != nil {
+		return "", err
+	}
+	if !inventory.UnicastMAC(mac) {
+		return "", fmt.Errorf("%s is a multicast, broadcast or all-zero address, "+
+			"not a network card's", mac)
+	}
+	return mac, nil
 }
 
 // queryValue checks the values of one parameter and returns the one value.

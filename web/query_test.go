@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -83,4 +84,21 @@ func FuzzParseBootQuery(f *testing.F) {
 			t.Fatalf("parseBootQuery(%q) = %+v, but again = %+v, %v", raw, q, q2, err)
 		}
 	})
+}
+
+// TestScriptGroupMAC checks that /ipxe refuses a MAC no network card has,
+// and records nothing for it.
+func TestScriptGroupMAC(t *testing.T) {
+	for _, mac := range []string{"ff:ff:ff:ff:ff:ff", "01-00-5E-00-00-FB", "33:33:00:00:00:01", "00:00:00:00:00:00"} {
+		t.Run(mac, func(t *testing.T) {
+			e := newEnv(t)
+			w := e.get(t, "/ipxe?mac="+mac+"&platform=efi")
+			if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "not a network card's") {
+				t.Errorf("GET /ipxe?mac=%s = %d %q, want 400 naming the MAC as no card's", mac, w.Code, w.Body)
+			}
+			if n := e.statusCount(t); n != 0 {
+				t.Errorf("the store knows %d machines after a group MAC, want 0", n)
+			}
+		})
+	}
 }
