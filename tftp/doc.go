@@ -14,10 +14,16 @@
 // symbolic link can reach outside a root.
 //
 // Each transfer runs on its own socket and goroutine, up to
-// Config.MaxTransfers at once. A transfer that ends well records an
-// inventory.EventTFTPServed event through a Recorder. EDK2's size probe (an
-// RRQ with tsize, ended by the client with an ERROR after the OACK) is
-// counted in Stats.Probes and recorded nowhere.
+// Config.MaxTransfers at once and Config.MaxPerClient from one address, so
+// that one host cannot lock the others out. A transfer that ends well
+// records an inventory.EventTFTPServed event through a Recorder. EDK2's
+// size probe (an RRQ with tsize, ended by the client with an ERROR after
+// the OACK) is counted in Stats.Probes and recorded nowhere.
+//
+// Each transfer's start and end are logged at Info; its progress at Debug,
+// one line per 1,024 blocks. Warnings a client can provoke (a path outside
+// the roots, its transfer limit) go out once a minute per client, those
+// about the server's limits once a minute, the repeats at Debug.
 //
 // rackboot does not use github.com/pin/tftp/v3 as its server, although its
 // tests use it as one of the real clients: v3.2.0 lacks RFC 7440 windowsize

@@ -146,11 +146,17 @@ type testServer struct {
 // and printed when the test fails.
 func startServer(t testing.TB, cfg Config, rec Recorder, level slog.Level) *testServer {
 	t.Helper()
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
+	return startServerLog(t, cfg, rec, log, logs)
+}
+
+// startServerLog is startServer with the logger log, which writes to logs.
+func startServerLog(t testing.TB, cfg Config, rec Recorder, log *slog.Logger, logs *logBuffer) *testServer {
+	t.Helper()
 	if cfg.Roots == nil {
 		cfg.Roots = []string{fx.root, fx.ipxe}
 	}
-	logs := &logBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	srv, err := NewServer(cfg, rec, log)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)

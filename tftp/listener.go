@@ -14,8 +14,8 @@ import (
 // maxRequestLen is seen whole and refused rather than cut short.
 const readBufSize = 65536
 
-// busyWarnEvery spaces the warnings of a server at MaxTransfers.
-const busyWarnEvery = time.Minute
+// warnEvery spaces the warnings about one limit or one client.
+const warnEvery = time.Minute
 
 // listener is one Serve call: the request socket, the open roots and the
 // transfers started from them.
@@ -75,7 +75,8 @@ func (l *listener) request(ctx context.Context, pkt []byte, from netip.AddrPort,
 	in := incoming{req: req, raw: string(pkt), from: from, local: to}
 	in.log = l.log.With("ip", from.Addr(), "file", req.filename)
 	if l.log.Enabled(ctx, slog.LevelDebug) {
-		in.log.Debug("tftp request: "+req.String(), "remote", from)
+		in.log.Debug("tftp request", "remote", from, "mode", req.mode,
+			"options", formatOptions(req.options))
 	}
 	switch {
 	case req.op == opWRQ: // rackboot only serves files
@@ -90,42 +91,38 @@ func (l *listener) request(ctx context.Context, pkt []byte, from netip.AddrPort,
 // start admits a transfer and runs it on its own goroutine.
 func (l *listener) start(ctx context.Context, in incoming) {
 	key := in.from.String() + "\x00" + in.raw
-	switch err := l.admit(key); {
+	ip := in.from.Addr()
+	switch err := l.admit(key, ip); {
 	case errors.Is(err, errDuplicate):
 		in.log.Debug("tftp request retransmitted; already being served")
+		return
+	case errors.Is(err, errClientBusy):
+		// Counted and warned per address, so that one host flooding the
+		// server shows up by name.
+		l.stats.clientBusy.Add(1)
+		l.reply(in.from, errUndefined, errClientBusy.Error())
+		l.warn(in.log, ip.String(), "tftp per-client transfer limit reached; turning requests away",
+			"err", errClientBusy)
 		return
 	case err != nil:
 		l.stats.busy.Add(1)
 		l.reply(in.from, errUndefined, "server busy")
-		l.warnBusy(in.log)
+		l.warn(in.log, "", "tftp transfer limit reached; turning requests away", "err", errBusy)
 		return
 	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		defer l.leave(key)
+		defer l.leave(key, ip)
 		l.serve(ctx, in)
 	}()
-}
-
-// warnBusy logs that the transfer limit turns requests away, at most
-// once per busyWarnEvery; the Busy counter has them all.
-func (l *listener) warnBusy(log *slog.Logger) {
-	now := time.Now().UnixNano()
-	last := l.busyWarned.Load()
-	if now-last < int64(busyWarnEvery) || !l.busyWarned.CompareAndSwap(last, now) {
-		log.Debug("tftp server busy")
-		return
-	}
-	log.Warn("tftp transfer limit reached; turning requests away",
-		"err", errBusy)
 }
 
 // refuse answers a request with an ERROR from the request port.
 func (l *listener) refuse(in incoming, code errorCode, msg string) {
 	l.stats.refused.Add(1)
 	l.reply(in.from, code, msg)
-	in.log.Info("tftp request refused: " + msg)
+	in.log.Info("tftp request refused", "err", msg)
 }
 
 // malformed counts a packet that makes no sense, answering ERROR 4

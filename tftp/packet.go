@@ -176,17 +176,11 @@ func appendOACK(b []byte, opts []option) []byte {
 	return b
 }
 
-// String renders a request for Debug logs.
-func (r request) String() string {
-	return fmt.Sprintf("op=%d file=%q mode=%q%s",
-		r.op, r.filename, r.mode, formatOptions(r.options))
-}
-
-// formatOptions renders options for Debug logs: ` name="value"` each.
-func formatOptions(opts []option) string {
-	var sb strings.Builder
+// formatOptions renders options for Debug logs, "name=value" each.
+func formatOptions(opts []option) []string {
+	out := make([]string, 0, len(opts))
 	for _, o := range opts {
-		fmt.Fprintf(&sb, " %s=%q", o.name, o.value)
+		out = append(out, o.name+"="+o.value)
 	}
-	return sb.String()
+	return out
 }

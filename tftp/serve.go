@@ -25,7 +25,7 @@ func (l *listener) serve(ctx context.Context, in incoming) {
 	if err != nil {
 		l.stats.errors.Add(1)
 		l.reply(in.from, errUndefined, "server error")
-		in.log.Warn("tftp opening transfer socket", "err", err)
+		l.warn(in.log, "", "tftp opening transfer socket", "err", err)
 		return
 	}
 	defer conn.Close()
@@ -105,7 +105,9 @@ func (l *listener) refuseFrom(conn *net.UDPConn, in incoming, err error) {
 		in.log.Debug("tftp sending error", "err", werr)
 	}
 	if code == errAccess {
-		in.log.Warn("tftp request refused: access violation", "err", err)
+		// A client's doing: once a minute per client, so that a scan of
+		// paths cannot flood the log.
+		l.warn(in.log, in.from.Addr().String(), "tftp request refused: access violation", "err", err)
 		return
 	}
 	in.log.Info("tftp request refused: file not found", "err", err)

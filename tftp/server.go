@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rackboot/rackboot/internal/lograte"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -23,6 +24,7 @@ const (
 	DefaultTimeout       = time.Second // before a retransmission
 	DefaultRetries       = 5           // retransmissions before giving up
 	DefaultMaxTransfers  = 256         // concurrent transfers
+	DefaultMaxPerClient  = 8           // concurrent transfers from one address
 )
 
 // Recorder records a timeline event for the machine last seen with an
@@ -71,6 +73,11 @@ type Config struct {
 	// MaxTransfers caps concurrent transfers; further requests get ERROR 0
 	// "server busy". 0 means 256.
 	MaxTransfers int
+	// MaxPerClient caps concurrent transfers from one client IP address,
+	// so that one host cannot take every slot of MaxTransfers; its further
+	// requests get ERROR 0 "too many transfers from this address". Firmware
+	// fetches one file at a time, so a few suffice. 0 means 8.
+	MaxPerClient int
 }
 
 // Server is a read-only TFTP server. Make it with NewServer; its methods
@@ -85,20 +92,23 @@ type Server struct {
 	ready     chan struct{} // closed once Serve listens
 	readyOnce sync.Once
 	addr      atomic.Pointer[net.UDPAddr]
-	// busyWarned is when MaxTransfers last made a warning, in Unix ns.
-	busyWarned atomic.Int64
+	// limit spaces out warnings about limits and misbehaving clients.
+	limit *lograte.Limiter
 
-	// mu guards active.
 	mu sync.Mutex
+	// guarded by mu:
 	// active holds a key (client address and raw request) per running
 	// transfer, so that a retransmitted RRQ starts no second transfer.
 	active map[string]bool
+	// perIP counts the running transfers of each client address.
+	perIP map[netip.Addr]int
 }
 
 // Errors of admit.
 var (
-	errDuplicate = errors.New("request already being served")
-	errBusy      = errors.New("too many transfers")
+	errDuplicate  = errors.New("request already being served")
+	errBusy       = errors.New("too many transfers")
+	errClientBusy = errors.New("too many transfers from this address")
 )
 
 // NewServer checks cfg and returns a Server. rec may be nil (nothing is
@@ -117,7 +127,9 @@ func NewServer(cfg Config, rec Recorder, log *slog.Logger) (*Server, error) {
 		rec:    rec,
 		log:    log,
 		ready:  make(chan struct{}),
+		limit:  lograte.New(warnEvery, nil),
 		active: make(map[string]bool),
+		perIP:  make(map[netip.Addr]int),
 	}, nil
 }
 
@@ -129,6 +141,7 @@ func (c Config) withDefaults() Config {
 	c.Timeout = orDefault(c.Timeout, DefaultTimeout)
 	c.Retries = orDefault(c.Retries, DefaultRetries)
 	c.MaxTransfers = orDefault(c.MaxTransfers, DefaultMaxTransfers)
+	c.MaxPerClient = orDefault(c.MaxPerClient, DefaultMaxPerClient)
 	return c
 }
 
@@ -151,8 +164,8 @@ func (c Config) validate() error {
 			c.MaxBlockSize, minBlockSize, maxBlockSize)
 	case c.MaxWindowSize < 1 || c.MaxWindowSize > maxWindowSize:
 		return fmt.Errorf("tftp: max window size %d outside 1..%d", c.MaxWindowSize, maxWindowSize)
-	case c.Timeout < 0 || c.Retries < 0 || c.MaxTransfers < 0:
-		return errors.New("tftp: negative timeout, retries or max transfers")
+	case c.Timeout < 0 || c.Retries < 0 || c.MaxTransfers < 0 || c.MaxPerClient < 0:
+		return errors.New("tftp: negative timeout, retries, max transfers or max per client")
 	}
 	for _, d := range c.Roots {
 		fi, err := os.Stat(d)
@@ -210,7 +223,7 @@ func (s *Server) Serve(ctx context.Context, c *net.UDPConn) error {
 	l := &listener{Server: s, rc: newRequestConn(c), roots: rs}
 	s.addr.Store(c.LocalAddr().(*net.UDPAddr))
 	s.readyOnce.Do(func() { close(s.ready) })
-	s.log.Info("tftp listening on "+c.LocalAddr().String(),
+	s.log.Info("tftp listening", "addr", c.LocalAddr().String(),
 		"path", s.cfg.Roots, "iface", s.cfg.Interface)
 	err = l.loop(ctx)
 	cancel()
@@ -233,26 +246,33 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats { return s.stats.snapshot() }
 
-// admit registers a transfer under key, or fails with errDuplicate when
-// key is being served or errBusy when MaxTransfers transfers run.
-func (s *Server) admit(key string) error {
+// admit registers a transfer under key for the client at ip, or fails
+// with errDuplicate when key is being served, errClientBusy when
+// MaxPerClient transfers of ip run, or errBusy when MaxTransfers do.
+func (s *Server) admit(key string, ip netip.Addr) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.active[key]:
 		return errDuplicate
+	case s.perIP[ip] >= s.cfg.MaxPerClient:
+		return errClientBusy
 	case len(s.active) >= s.cfg.MaxTransfers:
 		return errBusy
 	}
 	s.active[key] = true
+	s.perIP[ip]++
 	return nil
 }
 
-// leave unregisters the transfer under key.
-func (s *Server) leave(key string) {
+// leave unregisters the transfer under key of the client at ip.
+func (s *Server) leave(key string, ip netip.Addr) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	delete(s.active, key)
-	s.mu.Unlock()
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
 }
 
 // record adds a tftp-served event for the machine at ip. A failure is
@@ -268,6 +288,13 @@ func (s *Server) record(ip netip.Addr, file string, log *slog.Logger) {
 	case errors.Is(err, inventory.ErrNotFound):
 		log.Debug("tftp transfer not recorded: no machine known at this address", "err", err)
 	case err != nil:
-		log.Warn("tftp transfer not recorded", "err", err)
+		s.warn(log, "", "tftp transfer not recorded", "err", err)
 	}
+}
+
+// warn logs msg at Warn at most once per warnEvery for each msg and key
+// (a client address, or "" for the server as a whole); repeats go to
+// Debug, and the next line that goes out counts them.
+func (s *Server) warn(log *slog.Logger, key, msg string, args ...any) {
+	s.limit.Log(context.Background(), log, slog.LevelWarn, msg+"\x00"+key, msg, args...)
 }

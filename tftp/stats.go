@@ -20,6 +20,9 @@ type Stats struct {
 	// Busy is the number of requests turned away because MaxTransfers
 	// transfers were running.
 	Busy uint64
+	// ClientBusy is the number of requests turned away because
+	// MaxPerClient transfers from the same address were running.
+	ClientBusy uint64
 	// Errors is the number of transfers that started and failed: timeout,
 	// an ERROR from the client, a read or socket error.
 	Errors uint64
@@ -30,18 +33,19 @@ type Stats struct {
 
 // counters are the live, atomic form of Stats.
 type counters struct {
-	requests, served, probes, refused, busy, errors, malformed atomic.Uint64
+	requests, served, probes, refused, busy, clientBusy, errors, malformed atomic.Uint64
 }
 
 // snapshot returns the current values.
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Requests:  c.requests.Load(),
-		Served:    c.served.Load(),
-		Probes:    c.probes.Load(),
-		Refused:   c.refused.Load(),
-		Busy:      c.busy.Load(),
-		Errors:    c.errors.Load(),
-		Malformed: c.malformed.Load(),
+		Requests:   c.requests.Load(),
+		Served:     c.served.Load(),
+		Probes:     c.probes.Load(),
+		Refused:    c.refused.Load(),
+		Busy:       c.busy.Load(),
+		ClientBusy: c.clientBusy.Load(),
+		Errors:     c.errors.Load(),
+		Malformed:  c.malformed.Load(),
 	}
 }

@@ -32,6 +32,11 @@ func (e *clientError) Error() string {
 // datagrams are cut, which loses nothing a transfer needs.
 const replyBufSize = 1024
 
+// progressBlocks spaces the Debug lines of a transfer's progress: one per
+// this many blocks, not one per block (a 32 MiB file is 65,537 blocks of
+// 512 bytes).
+const progressBlocks = 1024
+
 // transfer sends one file to one client from its own socket, whose port is
 // the server's transfer ID (RFC 1350 section 4). It is not safe for
 // concurrent use.
@@ -47,6 +52,7 @@ type transfer struct {
 
 	in, out []byte // receive and send buffers
 	sent    int64  // file bytes acknowledged
+	logAt   uint64 // block whose sending makes the next progress line
 }
 
 // newTransfer prepares a transfer of src to peer over conn with p.
@@ -63,6 +69,7 @@ func newTransfer(conn *net.UDPConn, peer netip.AddrPort, p params, src io.Reader
 		debug:   log.Enabled(context.Background(), slog.LevelDebug),
 		in:      make([]byte, replyBufSize),
 		out:     make([]byte, 0, 4+p.blksize),
+		logAt:   1,
 	}
 }
 
@@ -102,7 +109,7 @@ func (t *transfer) run() error {
 func (t *transfer) exchange(send func() error, onReply func([]byte) (bool, error)) error {
 	for try := 0; try <= t.retries; try++ {
 		if try > 0 && t.debug {
-			t.log.Debug(fmt.Sprintf("tftp timeout; sending again (%d of %d)", try, t.retries))
+			t.log.Debug("tftp timeout, sending again", "block", t.win.first, "retry", try)
 		}
 		if err := send(); err != nil {
 			return err
@@ -143,7 +150,7 @@ func (t *transfer) await(onReply func([]byte) (bool, error)) (bool, error) {
 // sendOACK sends the accepted options (RFC 2347).
 func (t *transfer) sendOACK() error {
 	if t.debug {
-		t.log.Debug("tftp sending OACK"+formatOptions(t.p.oack), "remote", t.peer)
+		t.log.Debug("tftp sending OACK", "remote", t.peer, "options", formatOptions(t.p.oack))
 	}
 	return t.send(appendOACK(t.out[:0], t.p.oack))
 }
@@ -158,11 +165,12 @@ func (t *transfer) onOACKReply(b []byte) (bool, error) {
 
 // sendWindow sends every block in flight (RFC 7440 section 4).
 func (t *transfer) sendWindow() error {
+	if t.debug && t.win.first >= t.logAt {
+		t.log.Debug("tftp sending data", "remote", t.peer, "block", t.win.first, "bytes", t.sent)
+		t.logAt = t.win.first + progressBlocks
+	}
 	for i, data := range t.win.blocks {
 		block := uint16(t.win.first + uint64(i))
-		if t.debug {
-			t.log.Debug(fmt.Sprintf("tftp sending DATA %d", block), "bytes", len(data))
-		}
 		if err := t.send(appendData(t.out[:0], block, data)); err != nil {
 			return err
 		}
@@ -181,7 +189,7 @@ func (t *transfer) onDataReply(b []byte) (bool, error) {
 	n, ok := t.win.ack(block)
 	if !ok {
 		if t.debug {
-			t.log.Debug(fmt.Sprintf("tftp ignoring stale ACK %d", block))
+			t.log.Debug("tftp ignoring stale ACK", "block", block)
 		}
 		return false, nil
 	}
