@@ -38,10 +38,8 @@ type Stage struct {
 // DefaultStages returns the stages of a network install, in order, with
 // deadlines generous enough for servers whose firmware takes minutes to
 // start: DHCP, the iPXE script, the kernel, then the OS callback (or, for
-// Ignition profiles, which do not call back, the Ignition fetch).
-//
-// TODO(#4): add a node-ready stage (NodeReadyStage) by default once the
-// registration tracker runs wherever Ignition profiles are served.
+// Ignition profiles, which do not call back, the Ignition fetch). Where
+// the registration tracker runs, callers append NodeReadyStage.
 func DefaultStages() []Stage {
 	return []Stage{
 		{Name: "dhcp", Events: []inventory.EventKind{inventory.EventDHCPOffer,

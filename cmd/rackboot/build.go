@@ -50,20 +50,17 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runn
 		return nil, fmt.Errorf("bmc: %w", err)
 	}
 	w.SetBMC(ctl)
-	wf, err := s.Provision.workflow(inv, ctl, log)
+	wf, err := s.Provision.workflow(inv, ctl, s.Kubeconfig != "", log)
 	if err != nil {
 		return nil, err
 	}
 	w.SetReprovisioner(wf)
 	parts := []runner{d, t, w, wf}
-	check, err := setupIgnition(s, w, inv, log)
+	cluster, err := setupCluster(s, w, inv, log)
 	if err != nil {
 		return nil, err
 	}
-	if check != nil {
-		parts = append(parts, check)
-	}
-	return parts, nil
+	return append(parts, cluster...), nil
 }
 
 func (s *serveSettings) dhcpConfig() dhcp.Config {

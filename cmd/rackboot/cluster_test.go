@@ -19,6 +19,7 @@ import (
 	"github.com/rackboot/rackboot/internal/kubetest"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/join"
+	"github.com/rackboot/rackboot/tracker"
 )
 
 // tokenInConfig finds the bootstrap token in a rendered config, where it
@@ -38,11 +39,17 @@ func TestIgnitionAgainstCluster(t *testing.T) {
 	writeKubeconfig(t, e.settings.Kubeconfig,
 		&clientcmdapi.Cluster{Server: cp.Server, CertificateAuthorityData: cp.CA}, cp.Admin.BearerToken)
 	var logs lockedBuffer
-	check, err := setupIgnition(&e.settings, e.web, e.inv, slog.New(slog.NewTextHandler(&logs, nil)))
+	runners, err := setupCluster(&e.settings, e.web, e.inv, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := check.Run(t.Context()); err != nil {
+	if len(runners) != 2 {
+		t.Fatalf("setupCluster returned %d runners, want the cluster check and the tracker", len(runners))
+	}
+	if _, ok := runners[1].(*tracker.Tracker); !ok {
+		t.Errorf("second runner is %T, want *tracker.Tracker", runners[1])
+	}
+	if err := runners[0].Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -67,7 +74,7 @@ func TestIgnitionAgainstCluster(t *testing.T) {
 		t.Errorf("second GET /ignition = %d %q, want 403 already served", code, body)
 	}
 	checkIgnitionTimeline(t, e.inv, "02:00:00:00:00:01")
-	for _, want := range []string{"ignition on", "kubelet bootstrap rbac in place",
+	for _, want := range []string{"ignition and tracker on", "kubelet bootstrap rbac in place",
 		"bootstrap token minted", "kube-proxy certificate issued"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log has no %q line", want)

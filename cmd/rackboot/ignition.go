@@ -9,11 +9,15 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/rackboot/rackboot/ignition"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/join"
+	"github.com/rackboot/rackboot/tracker"
 	"github.com/rackboot/rackboot/web"
 )
 
@@ -24,35 +28,45 @@ const minKubeProxyCertTTL = 10 * time.Minute
 // clusterCheckTimeout bounds the cluster check at start.
 const clusterCheckTimeout = 30 * time.Second
 
-// setupIgnition makes w serve /ignition?mac=&uuid= when --kubeconfig is
-// set, with join credentials minted in that cluster, and returns the
-// runner that checks the cluster once at start. Without --kubeconfig it
-// says once in the log that Ignition is off (/ignition answers 404) and
-// returns nil.
-func setupIgnition(s *serveSettings, w *web.Server, inv *inventory.Inventory,
-	log *slog.Logger) (runner, error) {
+// setupCluster connects rackboot to the cluster --kubeconfig names: w
+// serves /ignition?mac=&uuid= with join credentials minted there, and the
+// registration tracker follows each machine to a Ready Node. It returns
+// the runners that check the cluster once at start and run the tracker.
+// Without --kubeconfig it says once in the log that both are off
+// (/ignition answers 404) and returns none.
+func setupCluster(s *serveSettings, w *web.Server, inv *inventory.Inventory,
+	log *slog.Logger) ([]runner, error) {
 	profiles := ignitionProfiles(inv.Catalog())
 	if s.Kubeconfig == "" {
 		level := slog.LevelInfo
 		if profiles > 0 {
 			level = slog.LevelWarn
 		}
-		log.Log(context.Background(), level, "ignition off: no kubeconfig, /ignition answers 404",
+		log.Log(context.Background(), level, "ignition and tracker off: no kubeconfig, /ignition answers 404",
 			"ignition_profiles", profiles)
 		return nil, nil
 	}
-	m, err := newMinter(s, log.With("component", "join"))
+	m, rc, err := newMinter(s, log.With("component", "join"))
 	if err != nil {
 		return nil, err
 	}
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	r, err := ignition.New(ignition.Config{BaseURL: s.HTTPURL, Credentials: newJoinCredentials(m)})
 	if err != nil {
 		return nil, fmt.Errorf("http-url: %w", err)
 	}
 	w.SetIgnition(r, inv)
-	log.Info("ignition on", "path", s.Kubeconfig, "ignition_profiles", profiles,
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
+	}
+	tr, err := tracker.New(tracker.Config{Client: cs}, inv, m, log.With("component", "tracker"))
+	if err != nil {
+		return nil, fmt.Errorf("tracker: %w", err)
+	}
+	log.Info("ignition and tracker on", "path", s.Kubeconfig, "ignition_profiles", profiles,
 		"token_ttl", s.TokenTTL)
-	return clusterCheck{m: m, log: log}, nil
+	return []runner{clusterCheck{m: m, log: log}, tr}, nil
 }
 
 // ignitionProfiles counts the profiles of c with Ignition settings.
@@ -70,26 +84,26 @@ func ignitionProfiles(c *inventory.Catalog) int {
 // the cluster --kubeconfig names. Machines get the profile's apiServer and
 // cluster CA, not the kubeconfig's: rackboot may reach the API server
 // another way than its workers do.
-func newMinter(s *serveSettings, log *slog.Logger) (*join.Minter, error) {
+func newMinter(s *serveSettings, log *slog.Logger) (*join.Minter, *rest.Config, error) {
 	if err := s.checkJoin(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rc, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cfg, err := join.ConfigFromREST(rc)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
+		return nil, nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
 	}
 	cfg.TTL = s.TokenTTL
 	cfg.KubeProxyTTL = s.KubeProxyCertTTL
 	cfg.Logger = log
 	m, err := join.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
+		return nil, nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
 	}
-	return m, nil
+	return m, rc, nil
 }
 
 // checkJoin names the first bad setting of the join credentials.

@@ -120,7 +120,7 @@ func TestNewMinter(t *testing.T) {
 			if tt.zeroTTL {
 				s.TokenTTL = 0
 			}
-			m, err := newMinter(&s, nil)
+			m, _, err := newMinter(&s, nil)
 			if got := errString(err); !strings.Contains(got, tt.want) || (tt.want == "") != (err == nil) {
 				t.Fatalf("newMinter(%s) = %v, %q; want error %q", tt.name, m, got, tt.want)
 			}
@@ -352,11 +352,11 @@ func TestIgnitionOff(t *testing.T) {
 	dir := t.TempDir()
 	e := newIgnitionEnv(t, dir, ignitionInventory(t, dir, string(ca)))
 	var logs strings.Builder
-	check, err := setupIgnition(&e.settings, e.web, e.inv, slog.New(slog.NewTextHandler(&logs, nil)))
-	if err != nil || check != nil {
-		t.Fatalf("setupIgnition without kubeconfig = %v, %v; want nil, nil", check, err)
+	runners, err := setupCluster(&e.settings, e.web, e.inv, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil || runners != nil {
+		t.Fatalf("setupCluster without kubeconfig = %v, %v; want nil, nil", runners, err)
 	}
-	if want := `level=WARN msg="ignition off: no kubeconfig, /ignition answers 404" ignition_profiles=1`; !strings.Contains(logs.String(), want) {
+	if want := `level=WARN msg="ignition and tracker off: no kubeconfig, /ignition answers 404" ignition_profiles=1`; !strings.Contains(logs.String(), want) {
 		t.Errorf("log = %q, want a line containing %q", logs.String(), want)
 	}
 	code, body := e.get(t, "/ignition?mac=02-00-00-00-00-01")

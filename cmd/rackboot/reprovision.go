@@ -48,7 +48,7 @@ func stageList() string {
 }
 
 // workflow builds the reprovisioning workflow. Errors name the setting.
-func (p *provisionSettings) workflow(inv *inventory.Inventory, b provision.BMC,
+func (p *provisionSettings) workflow(inv *inventory.Inventory, b provision.BMC, tracked bool,
 	log *slog.Logger) (*provision.Workflow, error) {
 	switch {
 	case p.Attempts < 1:
@@ -58,7 +58,13 @@ func (p *provisionSettings) workflow(inv *inventory.Inventory, b provision.BMC,
 	case p.PollInterval <= 0:
 		return nil, fmt.Errorf("provision-poll-interval: %s must be above zero", p.PollInterval)
 	}
-	stages, err := provision.WithDeadlines(provision.DefaultStages(), p.Deadlines)
+	stages := provision.DefaultStages()
+	if tracked {
+		// The tracker records node-ready: an Ignition machine is done
+		// when its Node is Ready, not when its config went out.
+		stages = append(stages, provision.NodeReadyStage())
+	}
+	stages, err := provision.WithDeadlines(stages, p.Deadlines)
 	if err != nil {
 		return nil, fmt.Errorf("provision-deadlines: %w", err)
 	}

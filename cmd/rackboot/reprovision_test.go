@@ -75,7 +75,7 @@ machines:
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	wf, err := ps.workflow(inv, ctl, slog.New(slog.DiscardHandler))
+	wf, err := ps.workflow(inv, ctl, false, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +232,8 @@ func TestProvisionSettingsErrors(t *testing.T) {
 		{[]string{"--provision-max-in-flight", "0"}, "provision-max-in-flight: 0 must be at least 1"},
 		{[]string{"--provision-poll-interval", "0s"}, "provision-poll-interval"},
 		{[]string{"--provision-deadlines", "kernel=1m"}, `provision-deadlines: stage "kernel": not one of dhcp`},
+		// Without the tracker there is no node-ready stage to set.
+		{[]string{"--provision-deadlines", "node-ready=1m"}, `provision-deadlines: stage "node-ready"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -241,11 +243,20 @@ func TestProvisionSettingsErrors(t *testing.T) {
 			if err := fs.Parse(tt.args); err != nil {
 				t.Fatal(err)
 			}
-			_, err := ps.workflow(nil, nil, slog.New(slog.DiscardHandler))
+			_, err := ps.workflow(nil, nil, false, slog.New(slog.DiscardHandler))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("workflow(%v) = %v, want %q", tt.args, err, tt.want)
 			}
 		})
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var ps provisionSettings
+	ps.addFlags(fs)
+	if err := fs.Parse([]string{"--provision-deadlines", "node-ready=1m"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.workflow(nil, nil, true, slog.New(slog.DiscardHandler)); err != nil {
+		t.Errorf("workflow with the tracker and a node-ready deadline = %v, want nil", err)
 	}
 	if !slices.Contains(strings.Split(stageList(), ", "), "os-callback") {
 		t.Errorf("stageList() = %q, want os-callback in it", stageList())
