@@ -92,8 +92,8 @@ func startServer(t testing.TB, n *netns, bin string, tos tinyOS, mode string, c 
 	// The inventory names the cluster CA relative to rackboot's folder.
 	cmd.Dir = dir
 	p := startProc(t, "rackboot", dir, cmd)
-	// Leave out the lab's own polling and per-block TFTP lines.
-	p.quiet = []string{"path=/api/v1/machines", `msg="tftp sending DATA`}
+	// Leave out the lab's own polling of the API.
+	p.quiet = []string{"path=/api/v1/machines"}
 	s := &server{
 		proc:   p,
 		bin:    bin,
