@@ -29,8 +29,8 @@ type Job struct {
 	Machine string   `json:"machine"`
 	State   JobState `json:"state"`
 	// Stage is the stage being waited for (running) or the one the
-	// machine stalled at (failed): a Stage name, or bmc-boot-device,
-	// bmc-power or generation for the steps before the boot.
+	// machine stalled at (failed): a Stage name, or generation, drain,
+	// bmc-boot-device or bmc-power for the steps before the boot.
 	Stage string `json:"stage,omitempty"`
 	// Attempt counts from 1; zero while queued.
 	Attempt    int    `json:"attempt,omitempty"`
@@ -53,6 +53,7 @@ type job struct {
 // Steps before the boot, named in Job.Stage when they fail.
 const (
 	stepGeneration = "generation"
+	stepDrain      = "drain"
 	stepBootDevice = "bmc-boot-device"
 	stepPower      = "bmc-power"
 )
@@ -109,11 +110,33 @@ func (w *Workflow) attempt(ctx context.Context, j *job, m inventory.Machine, sta
 		return stepGeneration, err
 	}
 	w.log.Info("reprovision started", "mac", m.MACs[0])
+	if err := w.drain(ctx, j, m); err != nil {
+		return stepDrain, err
+	}
 	from, err := w.power(ctx, j, m)
 	if err != nil {
 		return j.stage(w), err
 	}
 	return w.follow(ctx, j, m, stages, started.Seq, from)
+}
+
+// drain has Config.Drainer drain m's Node, if there is a Drainer. A
+// machine without a Node goes on; a failed drain fails the attempt, so the
+// machine is not reinstalled under running pods.
+func (w *Workflow) drain(ctx context.Context, j *job, m inventory.Machine) error {
+	if w.cfg.Drainer == nil {
+		return nil
+	}
+	w.update(j, func(jb *Job) { jb.Stage = stepDrain })
+	err := w.cfg.Drainer.Drain(ctx, m.Name)
+	if errors.Is(err, ErrNoNode) {
+		w.log.Debug("no node to drain", "mac", m.MACs[0])
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("drain failed: %w", err)
+	}
+	return nil
 }
 
 // power makes m's next boot a network boot and power cycles it, and

@@ -32,6 +32,11 @@ var (
 	ErrStopped = errors.New("reprovisioning has stopped")
 )
 
+// ErrNoNode is what a Drainer returns, wrapped, for a machine that has
+// no Node in the cluster: there is nothing to drain, and the reprovision
+// goes on.
+var ErrNoNode = errors.New("machine has no node")
+
 // Config is the configuration of a Workflow. The zero value is usable.
 type Config struct {
 	// Stages are what the workflow waits for after powering a machine
@@ -51,6 +56,20 @@ type Config struct {
 	// PollInterval is how often a machine's timeline is read while the
 	// workflow waits for a stage; zero means DefaultPollInterval.
 	PollInterval time.Duration
+	// Drainer, if set, cordons and drains a machine's Node at the start
+	// of each attempt, before the BMC sets the boot device; nil skips
+	// the step.
+	Drainer Drainer
+}
+
+// Drainer moves the workload off a machine's Node before the machine is
+// reinstalled. The registration tracker implements it (through an adapter
+// in cmd/rackboot). Drain is called from many machines' workflows at once.
+type Drainer interface {
+	// Drain cordons the Node of the machine called machine and evicts
+	// its pods, bounded by its own timeout. It returns an error wrapping
+	// ErrNoNode when the machine has no Node.
+	Drain(ctx context.Context, machine string) error
 }
 
 // Validate reports the first bad field of c, naming it.
