@@ -43,6 +43,11 @@ type MachineInfo struct {
 	FirstSeen time.Time       `json:"first_seen,omitzero"`
 	// LastEvent is the newest event over all of the machine's MACs.
 	LastEvent *inventory.Event `json:"last_event,omitempty"`
+	// Node, Diagnosis and Deadline are the registration tracker's view
+	// of a declared machine it follows (see Tracked); empty otherwise.
+	Node      string    `json:"node,omitempty"`
+	Diagnosis string    `json:"diagnosis,omitempty"`
+	Deadline  time.Time `json:"deadline,omitzero"`
 }
 
 // declaredInfo joins m with the statuses of its MACs found in byMAC.
@@ -84,7 +89,9 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []MachineInfo{}
 	for _, m := range s.inv.Catalog().Machines() {
-		out = append(out, declaredInfo(m, byMAC))
+		info := declaredInfo(m, byMAC)
+		s.addTracked(&info)
+		out = append(out, info)
 		for _, mac := range m.MACs {
 			delete(byMAC, mac)
 		}
@@ -101,8 +108,13 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, append(out, discovered...))
 }
 
-// getMachine answers GET /api/v1/machines/{mac}.
+// getMachine answers GET /api/v1/machines/{mac}; {mac} may also be the
+// name of a declared machine.
 func (s *Server) getMachine(w http.ResponseWriter, r *http.Request) {
+	if m, ok := s.namedMachine(r); ok {
+		s.getDeclared(w, r, m)
+		return
+	}
 	mac, ok := s.macParam(w, r)
 	if !ok {
 		return
@@ -137,7 +149,24 @@ func (s *Server) getDeclared(w http.ResponseWriter, r *http.Request, m inventory
 			byMAC[mac] = st
 		}
 	}
-	writeJSON(w, http.StatusOK, declaredInfo(m, byMAC))
+	info := declaredInfo(m, byMAC)
+	s.addTracked(&info)
+	writeJSON(w, http.StatusOK, info)
+}
+
+// namedMachine returns the declared machine the route's {mac} names by
+// name.
+func (s *Server) namedMachine(r *http.Request) (inventory.Machine, bool) {
+	raw, err := url.PathUnescape(chi.URLParam(r, "mac"))
+	if err != nil {
+		return inventory.Machine{}, false
+	}
+	for _, m := range s.inv.Catalog().Machines() {
+		if m.Name == raw {
+			return m, true
+		}
+	}
+	return inventory.Machine{}, false
 }
 
 // getTimeline answers GET /api/v1/machines/{mac}/timeline, oldest first.

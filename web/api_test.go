@@ -140,6 +140,7 @@ func TestGetMachine(t *testing.T) {
 		wantName string
 	}{
 		{mac1, 200, "node1"},
+		{"node2", 200, "node2"},
 		{"02-00-00-00-00-03", 200, "node2"},
 		{macNew, 200, ""},
 		{"02:00:00:00:00:77", 404, ""},

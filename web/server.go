@@ -67,6 +67,8 @@ type Server struct {
 	bmc BMC
 	// reprov runs the reprovision routes; nil until SetReprovisioner.
 	reprov Reprovisioner
+	// tracker adds the Node view to the machine API; nil until SetTracker.
+	tracker Tracker
 }
 
 // NewServer checks cfg and returns a server over inv. A nil log is silent.
