@@ -30,6 +30,7 @@ func (s *Server) serveScript(w http.ResponseWriter, r *http.Request) {
 		s.serveUnknown(w, r, q, ip)
 		return
 	}
+	s.rememberBootUUID(q.MAC, q.UUID)
 	t := ipxe.Target{MAC: q.MAC, Machine: m, Profile: p, EFI: q.efi(m.Arch)}
 	prov, err := s.inv.Provision(m.Name)
 	if err != nil {

@@ -34,6 +34,12 @@ type Provisions interface {
 	TakeStep(name string, gen uint64, step string) (bool, error)
 	// Leases returns every stored lease.
 	Leases() ([]inventory.Lease, error)
+	// PutBootUUID remembers the UUID mac reported with its boot script
+	// request; "" forgets it.
+	PutBootUUID(mac, uuid string) error
+	// BootUUID returns the UUID PutBootUUID last remembered for mac, in
+	// canonical form, or "".
+	BootUUID(mac string) (string, error)
 }
 
 // ignitionSide is what SetIgnition gives the server.
@@ -52,7 +58,8 @@ func (s *Server) SetIgnition(r IgnitionRenderer, p Provisions) {
 
 // serveIgnition answers GET /ignition. It serves a declared machine whose
 // profile has Ignition settings, only from the address leased to it when
-// the store holds a lease for its MAC, and only once per provisioning
+// the store holds a lease for its MAC, only with the UUID it booted with
+// when both that and the query's are known, and only once per provisioning
 // generation: a later fetch is refused with 403 and recorded. A render
 // failure is a 500 with its reason and an error event, never a partial
 // config.
@@ -75,25 +82,33 @@ func (s *Server) serveIgnition(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "no ignition config for "+q.MAC)
 		return
 	}
-	if reason, err := ig.refusal(q.MAC, m.Name, ip); err != nil || reason != "" {
+	if reason, err := ig.refusal(q, m.Name, ip); err != nil || reason != "" {
 		s.refuseIgnition(w, r, q, ip, reason, err)
 		return
 	}
 	s.renderIgnition(w, r, ig, q, m, p, ip)
 }
 
-// refusal says why mac may not have its config now ("" when it may): it
-// fetched it already in this generation, or asks from an address other
-// than its lease's.
-func (ig *ignitionSide) refusal(mac, name string, ip netip.Addr) (string, error) {
+// refusal says why q.MAC may not have its config now ("" when it may): it
+// asks from an address other than its lease's, sends a UUID other than
+// the one it booted with, or fetched the config already in this
+// generation.
+func (ig *ignitionSide) refusal(q ignitionQuery, name string, ip netip.Addr) (string, error) {
 	leases, err := ig.prov.Leases()
 	if err != nil {
 		return "", err
 	}
 	for _, l := range leases {
-		if l.MAC == mac && l.IP != ip {
+		if l.MAC == q.MAC && l.IP != ip {
 			return fmt.Sprintf("asked from %s, leased address is %s", ip, l.IP), nil
 		}
+	}
+	booted, err := ig.prov.BootUUID(q.MAC)
+	if err != nil {
+		return "", err
+	}
+	if booted != "" && q.UUID != "" && booted != q.UUID {
+		return "uuid does not match the one the machine booted with", nil
 	}
 	prov, err := ig.prov.Provision(name)
 	if err != nil {
@@ -103,6 +118,18 @@ func (ig *ignitionSide) refusal(mac, name string, ip netip.Addr) (string, error)
 		return fmt.Sprintf("already served in generation %d", prov.Generation), nil
 	}
 	return "", nil
+}
+
+// rememberBootUUID keeps the UUID a declared machine sent with its boot
+// script request, for serveIgnition to check. It does nothing until
+// SetIgnition; a store failure is logged, as the script is served anyway.
+func (s *Server) rememberBootUUID(mac, uuid string) {
+	if s.ignition == nil {
+		return
+	}
+	if err := s.ignition.prov.PutBootUUID(mac, uuid); err != nil {
+		s.log.Error("remembering boot uuid", "mac", mac, "err", err)
+	}
 }
 
 // renderIgnition renders, takes the one-time step and sends the config.

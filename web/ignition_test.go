@@ -265,3 +265,62 @@ func FuzzIgnitionQuery(f *testing.F) {
 		}
 	})
 }
+
+func TestIgnitionBootUUID(t *testing.T) {
+	const (
+		uuidA = "0f0e0d0c-0b0a-0908-0706-050403020100"
+		uuidB = "00112233-4455-6677-8899-aabbccddeeff"
+	)
+	const refused = "uuid does not match the one the machine booted with"
+	tests := []struct {
+		name   string
+		booted []string // uuid of each /ipxe fetch before /ignition; "" sends none
+		asked  string   // uuid of the /ignition fetch; "" sends none
+		want   string   // refusal reason, or "" for a 200
+	}{
+		{name: "same uuid", booted: []string{uuidA}, asked: uuidA},
+		{name: "booted upper case", booted: []string{strings.ToUpper(uuidA)}, asked: uuidA},
+		{name: "asked upper case", booted: []string{uuidA}, asked: strings.ToUpper(uuidA)},
+		{name: "other uuid", booted: []string{uuidA}, asked: uuidB, want: refused},
+		{name: "booted without uuid", booted: []string{""}, asked: uuidB},
+		{name: "asked without uuid", booted: []string{uuidA}, asked: ""},
+		{name: "never booted", asked: uuidA},
+		{name: "rebooted with another uuid", booted: []string{uuidA, uuidB}, asked: uuidB},
+		{name: "uuid of an earlier boot", booted: []string{uuidA, uuidB}, asked: uuidA, want: refused},
+		{name: "earlier uuid forgotten", booted: []string{uuidA, ""}, asked: uuidB},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newIgnitionEnv(t, &fakeRenderer{})
+			for _, u := range tt.booted {
+				target := "/ipxe?mac=" + mac1
+				if u != "" {
+					target += "&uuid=" + u
+				}
+				if w := e.get(t, target); w.Code != http.StatusOK {
+					t.Fatalf("GET %s = %d %q, want 200", target, w.Code, w.Body)
+				}
+			}
+			target := "/ignition?mac=" + mac1
+			if tt.asked != "" {
+				target += "&uuid=" + tt.asked
+			}
+			w := e.get(t, target)
+			if tt.want == "" {
+				if w.Code != http.StatusOK {
+					t.Errorf("GET %s = %d %q, want 200", target, w.Code, w.Body)
+				}
+				return
+			}
+			if w.Code != http.StatusForbidden || w.Body.String() != "ignition refused: "+tt.want+"\n" {
+				t.Errorf("GET %s = %d %q, want 403 %q", target, w.Code, w.Body, tt.want)
+			}
+			events, _ := e.inv.Timeline(mac1)
+			last := events[len(events)-1]
+			if last.Kind != inventory.EventIgnitionRefused || last.Detail != tt.want {
+				t.Errorf("last event = %s %q, want %s %q", last.Kind, last.Detail,
+					inventory.EventIgnitionRefused, tt.want)
+			}
+		})
+	}
+}
