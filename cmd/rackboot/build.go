@@ -10,6 +10,7 @@ import (
 	"github.com/rackboot/rackboot/bmc"
 	"github.com/rackboot/rackboot/dhcp"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/tftp"
 	"github.com/rackboot/rackboot/web"
 )
@@ -50,17 +51,20 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runn
 		return nil, fmt.Errorf("bmc: %w", err)
 	}
 	w.SetBMC(ctl)
-	wf, err := s.Provision.workflow(inv, ctl, s.Kubeconfig != "", log)
+	cluster, tr, err := setupCluster(s, w, inv, log)
+	if err != nil {
+		return nil, err
+	}
+	var drainer provision.Drainer // nil without a tracker: no drain
+	if tr != nil {
+		drainer = clusterTracker{tr}
+	}
+	wf, err := s.Provision.workflow(inv, ctl, drainer, log)
 	if err != nil {
 		return nil, err
 	}
 	w.SetReprovisioner(wf)
-	parts := []runner{d, t, w, wf}
-	cluster, err := setupCluster(s, w, inv, log)
-	if err != nil {
-		return nil, err
-	}
-	return append(parts, cluster...), nil
+	return append([]runner{d, t, w, wf}, cluster...), nil
 }
 
 func (s *serveSettings) dhcpConfig() dhcp.Config {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"github.com/rackboot/rackboot/internal/kubetest"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/join"
+	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/tracker"
 )
 
@@ -39,15 +41,15 @@ func TestIgnitionAgainstCluster(t *testing.T) {
 	writeKubeconfig(t, e.settings.Kubeconfig,
 		&clientcmdapi.Cluster{Server: cp.Server, CertificateAuthorityData: cp.CA}, cp.Admin.BearerToken)
 	var logs lockedBuffer
-	runners, err := setupCluster(&e.settings, e.web, e.inv, slog.New(slog.NewTextHandler(&logs, nil)))
+	runners, tr, err := setupCluster(&e.settings, e.web, e.inv, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(runners) != 2 {
 		t.Fatalf("setupCluster returned %d runners, want the cluster check and the tracker", len(runners))
 	}
-	if _, ok := runners[1].(*tracker.Tracker); !ok {
-		t.Errorf("second runner is %T, want *tracker.Tracker", runners[1])
+	if got, ok := runners[1].(*tracker.Tracker); !ok || got != tr {
+		t.Errorf("second runner is %T, want the *tracker.Tracker returned", runners[1])
 	}
 	if err := runners[0].Run(t.Context()); err != nil {
 		t.Fatal(err)
@@ -82,6 +84,31 @@ func TestIgnitionAgainstCluster(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), tok[2]) {
 		t.Error("log holds the token's secret")
+	}
+	checkDrainer(t, clusterTracker{tr}, kubernetes.NewForConfigOrDie(cp.Admin))
+}
+
+// checkDrainer asserts that d, as the reprovisioning workflow sees it,
+// reports provision.ErrNoNode for node1 before its Node exists, and
+// cordons the Node once it does.
+func checkDrainer(t *testing.T, d provision.Drainer, cs kubernetes.Interface) {
+	t.Helper()
+	if err := d.Drain(t.Context(), "node1"); !errors.Is(err, provision.ErrNoNode) {
+		t.Errorf("Drain(node1) without a Node = %v, want provision.ErrNoNode", err)
+	}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node1"}}
+	if _, err := cs.CoreV1().Nodes().Create(t.Context(), node, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Drain(t.Context(), "node1"); err != nil {
+		t.Fatalf("Drain(node1) = %v, want nil", err)
+	}
+	got, err := cs.CoreV1().Nodes().Get(t.Context(), "node1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Spec.Unschedulable {
+		t.Error("node1 after Drain is schedulable, want it cordoned")
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/rackboot/rackboot/ignition"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/join"
+	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/tracker"
 	"github.com/rackboot/rackboot/web"
 )
@@ -30,12 +32,14 @@ const clusterCheckTimeout = 30 * time.Second
 
 // setupCluster connects rackboot to the cluster --kubeconfig names: w
 // serves /ignition?mac=&uuid= with join credentials minted there, and the
-// registration tracker follows each machine to a Ready Node. It returns
-// the runners that check the cluster once at start and run the tracker.
-// Without --kubeconfig it says once in the log that both are off
-// (/ignition answers 404) and returns none.
+// registration tracker follows each machine to a Ready Node, its view
+// shown in w's machine API. It returns the runners that check the cluster
+// once at start and run the tracker, and the tracker, for the
+// reprovisioning workflow to drain Nodes with. Without --kubeconfig it
+// says once in the log that both are off (/ignition answers 404) and
+// returns none.
 func setupCluster(s *serveSettings, w *web.Server, inv *inventory.Inventory,
-	log *slog.Logger) ([]runner, error) {
+	log *slog.Logger) ([]runner, *tracker.Tracker, error) {
 	profiles := ignitionProfiles(inv.Catalog())
 	if s.Kubeconfig == "" {
 		level := slog.LevelInfo
@@ -44,29 +48,58 @@ func setupCluster(s *serveSettings, w *web.Server, inv *inventory.Inventory,
 		}
 		log.Log(context.Background(), level, "ignition and tracker off: no kubeconfig, /ignition answers 404",
 			"ignition_profiles", profiles)
-		return nil, nil
+		return nil, nil, nil
 	}
 	m, rc, err := newMinter(s, log.With("component", "join"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	klog.SetSlogLogger(log.With("component", "client-go"))
 	r, err := ignition.New(ignition.Config{BaseURL: s.HTTPURL, Credentials: newJoinCredentials(m)})
 	if err != nil {
-		return nil, fmt.Errorf("http-url: %w", err)
+		return nil, nil, fmt.Errorf("http-url: %w", err)
 	}
 	w.SetIgnition(r, inv)
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
+		return nil, nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
 	}
 	tr, err := tracker.New(tracker.Config{Client: cs}, inv, m, log.With("component", "tracker"))
 	if err != nil {
-		return nil, fmt.Errorf("tracker: %w", err)
+		return nil, nil, fmt.Errorf("tracker: %w", err)
 	}
+	w.SetTracker(clusterTracker{tr})
 	log.Info("ignition and tracker on", "path", s.Kubeconfig, "ignition_profiles", profiles,
 		"token_ttl", s.TokenTTL)
-	return []runner{clusterCheck{m: m, log: log}, tr}, nil
+	return []runner{clusterCheck{m: m, log: log}, tr}, tr, nil
+}
+
+// clusterTracker shows the tracker to the reprovisioning workflow, which
+// drains Nodes with it, and to the machine API.
+type clusterTracker struct{ t *tracker.Tracker }
+
+var (
+	_ provision.Drainer = clusterTracker{}
+	_ web.Tracker       = clusterTracker{}
+)
+
+// Drain drains the Node of machine; the error wraps provision.ErrNoNode
+// when it has none.
+func (c clusterTracker) Drain(ctx context.Context, machine string) error {
+	err := c.t.Drain(ctx, machine)
+	if errors.Is(err, tracker.ErrNoNode) {
+		return fmt.Errorf("%w: %w", provision.ErrNoNode, err)
+	}
+	return err
+}
+
+// Tracked returns the tracker's view of the machine called name.
+func (c clusterTracker) Tracked(name string) (web.Tracked, bool) {
+	m, ok := c.t.Machine(name)
+	if !ok {
+		return web.Tracked{}, false
+	}
+	return web.Tracked{Node: m.Node, Diagnosis: m.Diagnosis, Deadline: m.Deadline}, true
 }
 
 // ignitionProfiles counts the profiles of c with Ignition settings.

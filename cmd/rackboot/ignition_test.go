@@ -352,9 +352,9 @@ func TestIgnitionOff(t *testing.T) {
 	dir := t.TempDir()
 	e := newIgnitionEnv(t, dir, ignitionInventory(t, dir, string(ca)))
 	var logs strings.Builder
-	runners, err := setupCluster(&e.settings, e.web, e.inv, slog.New(slog.NewTextHandler(&logs, nil)))
-	if err != nil || runners != nil {
-		t.Fatalf("setupCluster without kubeconfig = %v, %v; want nil, nil", runners, err)
+	runners, tr, err := setupCluster(&e.settings, e.web, e.inv, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil || runners != nil || tr != nil {
+		t.Fatalf("setupCluster without kubeconfig = %v, %v, %v; want nil, nil, nil", runners, tr, err)
 	}
 	if want := `level=WARN msg="ignition and tracker off: no kubeconfig, /ignition answers 404" ignition_profiles=1`; !strings.Contains(logs.String(), want) {
 		t.Errorf("log = %q, want a line containing %q", logs.String(), want)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,11 +16,13 @@ import (
 // machineRow is what GET /api/v1/machines returns for each machine; only
 // the fields the table shows are decoded.
 type machineRow struct {
-	Name      string   `json:"name"`
-	MACs      []string `json:"macs"`
-	Profile   string   `json:"profile"`
-	State     string   `json:"state"`
-	IP        string   `json:"ip"`
+	Name    string   `json:"name"`
+	MACs    []string `json:"macs"`
+	Profile string   `json:"profile"`
+	State   string   `json:"state"`
+	IP      string   `json:"ip"`
+	// Node is set when the registration tracker follows the machine.
+	Node      string `json:"node"`
 	LastEvent *struct {
 		Kind string    `json:"kind"`
 		Time time.Time `json:"time"`
@@ -64,17 +67,28 @@ func machines(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	return printMachines(stdout, rows)
 }
 
+// printMachines prints rows as a table; the NODE column shows only when
+// a row has a Node (the registration tracker runs).
 func printMachines(w io.Writer, rows []machineRow) error {
+	nodes := slices.ContainsFunc(rows, func(r machineRow) bool { return r.Node != "" })
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tMACS\tPROFILE\tSTATE\tADDRESS\tLAST EVENT\tTIME")
+	head := []string{"NAME", "MACS", "PROFILE", "STATE", "ADDRESS", "LAST EVENT", "TIME"}
+	if nodes {
+		head = slices.Insert(head, 4, "NODE")
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, r := range rows {
 		event, when := "-", "-"
 		if r.LastEvent != nil && r.LastEvent.Kind != "" {
 			event = r.LastEvent.Kind
 			when = r.LastEvent.Time.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Name), strings.Join(r.MACs, ","),
-			dash(r.Profile), dash(r.State), dash(r.IP), event, when)
+		cols := []string{dash(r.Name), strings.Join(r.MACs, ","), dash(r.Profile),
+			dash(r.State), dash(r.IP), event, when}
+		if nodes {
+			cols = slices.Insert(cols, 4, dash(r.Node))
+		}
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	}
 	return tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/web"
 )
@@ -86,4 +87,83 @@ func TestRunUsage(t *testing.T) {
 	if err := run(context.Background(), []string{"version"}, &out, &errOut, mapEnv(nil)); err != nil || !strings.HasPrefix(out.String(), "rackboot ") {
 		t.Errorf("run(version) = %v, %q", err, out.String())
 	}
+}
+
+// fakeTracker follows the machines of its map, for the NODE column.
+type fakeTracker map[string]web.Tracked
+
+func (f fakeTracker) Tracked(name string) (web.Tracked, bool) {
+	t, ok := f[name]
+	return t, ok
+}
+
+func TestMachinesNodeColumn(t *testing.T) {
+	tests := []struct {
+		name    string
+		tracker fakeTracker // nil: no tracker runs
+		want    []string    // the lines, blanks squeezed, times cut
+	}{
+		{"no tracker", nil, []string{
+			"NAME MACS PROFILE STATE ADDRESS LAST EVENT TIME",
+			"node1 02:00:00:00:00:01 tiny os-booted - os-callback",
+		}},
+		{"node registered", fakeTracker{"node1": {Node: "node1-k8s"}}, []string{
+			"NAME MACS PROFILE STATE NODE ADDRESS LAST EVENT TIME",
+			"node1 02:00:00:00:00:01 tiny os-booted node1-k8s - os-callback",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := machinesServer(t, tt.tracker)
+			var out, errOut strings.Builder
+			err := run(t.Context(), []string{"machines", "--server", url}, &out, &errOut, mapEnv(nil))
+			if err != nil {
+				t.Fatalf("machines: %v (stderr %q)", err, errOut.String())
+			}
+			var got []string
+			for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				f := strings.Fields(l)
+				if f[len(f)-1] != "TIME" {
+					f = f[:len(f)-2] // date and time of the last event
+				}
+				got = append(got, strings.Join(f, " "))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("machines output (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// machinesServer serves rackboot's API over a store in which node1 called
+// back, with tr as the tracker when not nil, and returns its URL.
+func machinesServer(t *testing.T, tr web.Tracker) string {
+	t.Helper()
+	dir := t.TempDir()
+	catalog, err := inventory.ParseCatalog([]byte(`
+profiles: [{name: tiny, kernel: k}]
+machines: [{name: node1, macs: ["02:00:00:00:00:01"], profile: tiny}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := inventory.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	inv := inventory.New(catalog, store)
+	if _, err := inv.Record("02:00:00:00:00:01", inventory.Event{Kind: inventory.EventOSCallback}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.NewServer(web.Config{Addr: "127.0.0.1:0", PublicURL: "http://127.0.0.1:1", AssetsDir: dir}, inv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr != nil {
+		srv.SetTracker(tr)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts.URL
 }

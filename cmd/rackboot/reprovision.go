@@ -47,9 +47,11 @@ func stageList() string {
 	return strings.Join(names, ", ")
 }
 
-// workflow builds the reprovisioning workflow. Errors name the setting.
-func (p *provisionSettings) workflow(inv *inventory.Inventory, b provision.BMC, tracked bool,
-	log *slog.Logger) (*provision.Workflow, error) {
+// workflow builds the reprovisioning workflow. d is the registration
+// tracker, which drains a machine's Node before each attempt and records
+// node-ready; nil when no tracker runs. Errors name the setting.
+func (p *provisionSettings) workflow(inv *inventory.Inventory, b provision.BMC,
+	d provision.Drainer, log *slog.Logger) (*provision.Workflow, error) {
 	switch {
 	case p.Attempts < 1:
 		return nil, fmt.Errorf("provision-attempts: %d must be at least 1", p.Attempts)
@@ -59,7 +61,7 @@ func (p *provisionSettings) workflow(inv *inventory.Inventory, b provision.BMC, 
 		return nil, fmt.Errorf("provision-poll-interval: %s must be above zero", p.PollInterval)
 	}
 	stages := provision.DefaultStages()
-	if tracked {
+	if d != nil {
 		// The tracker records node-ready: an Ignition machine is done
 		// when its Node is Ready, not when its config went out.
 		stages = append(stages, provision.NodeReadyStage())
@@ -69,7 +71,7 @@ func (p *provisionSettings) workflow(inv *inventory.Inventory, b provision.BMC, 
 		return nil, fmt.Errorf("provision-deadlines: %w", err)
 	}
 	cfg := provision.Config{Stages: stages, Attempts: p.Attempts, MaxInFlight: p.MaxInFlight,
-		PollInterval: p.PollInterval}
+		PollInterval: p.PollInterval, Drainer: d}
 	wf, err := provision.New(cfg, inv, b, log.With("component", "provision"))
 	if err != nil {
 		return nil, fmt.Errorf("provision: %w", err)
