@@ -17,11 +17,15 @@ import (
 )
 
 const assetsUsage = `usage: rackboot assets import [--assets-dir DIR] [--name NAME] FILE...
+       rackboot assets fetch [--assets-dir DIR] --name NAME --sha512 HEX|--sha256 HEX
+                             [--timeout DURATION] [--max-bytes N] URL
 
-Copies each FILE into the assets directory, under NAME (one FILE only) or
-its own base name, and prints its size, sha256 (a profile's sha256 map) and
-sha512 (an ignition profile's kubelet and crio) as YAML. A file lands under
-its final name complete or not at all. Fetching from a URL is not offered.
+import copies each FILE into the assets directory, under NAME (one FILE
+only) or its own base name. fetch downloads URL (http or https) under
+NAME and keeps it only if its sums match the ones given. Both print the
+size, sha256 (a profile's sha256 map) and sha512 (an ignition profile's
+kubelet and crio) as YAML. A file lands under its final name complete or
+not at all.
 `
 
 // assets runs "rackboot assets SUBCOMMAND".
@@ -30,11 +34,14 @@ func assets(args []string, stdout, stderr io.Writer, getenv func(string) string)
 		fmt.Fprint(stdout, assetsUsage)
 		return nil
 	}
-	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprint(stderr, assetsUsage)
-		return errUsage
+	switch {
+	case len(args) > 0 && args[0] == "import":
+		return assetsImport(args[1:], stdout, stderr, getenv)
+	case len(args) > 0 && args[0] == "fetch":
+		return assetsFetch(args[1:], stdout, stderr, getenv)
 	}
-	return assetsImport(args[1:], stdout, stderr, getenv)
+	fmt.Fprint(stderr, assetsUsage)
+	return errUsage
 }
 
 // importItem is one file to import: from src to dest inside the assets
@@ -63,12 +70,9 @@ func assetsImport(args []string, stdout, stderr io.Writer, getenv func(string) s
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		return fmt.Errorf("assets-dir: %w", err)
-	}
-	root, err := os.OpenRoot(*dir)
+	root, err := openAssetsRoot(*dir)
 	if err != nil {
-		return fmt.Errorf("assets-dir: %w", err)
+		return err
 	}
 	defer root.Close()
 	for _, it := range items {
@@ -76,10 +80,16 @@ func assetsImport(args []string, stdout, stderr io.Writer, getenv func(string) s
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%q:\n  bytes: %d\n  sha256: %q\n  sha512: %q\n",
-			it.dest, sums.bytes, sums.sha256, sums.sha512)
+		printSums(stdout, it.dest, sums)
 	}
 	return nil
+}
+
+// printSums prints what a profile needs to know of the asset name as a
+// YAML map entry.
+func printSums(w io.Writer, name string, sums assetSums) {
+	fmt.Fprintf(w, "%q:\n  bytes: %d\n  sha256: %q\n  sha512: %q\n",
+		name, sums.bytes, sums.sha256, sums.sha512)
 }
 
 // parseImportArgs parses flags and FILE arguments, which may come in any
