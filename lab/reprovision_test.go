@@ -161,6 +161,18 @@ type chassis struct {
 // The guest's firmware boots the NIC first and the disk second.
 func startBMC(t *testing.T, n *netns, g guest, tap string) *chassis {
 	t.Helper()
+	c := newChassis(t, g, tap)
+	top := filepath.Dir(c.dir)
+	startProc(t, "ipmi_sim", top, n.command("ipmi_sim", "-n", "-c", filepath.Join(top, "lan.conf"),
+		"-f", filepath.Join(top, "sim.emu"), "-s", filepath.Join(top, "state")))
+	waitIPMI(t, n)
+	return c
+}
+
+// newChassis writes a chassis control for g's QEMU on tap, with a disk
+// the firmware boots after the NIC, and the ipmi_sim files that use it.
+func newChassis(t *testing.T, g guest, tap string) *chassis {
+	t.Helper()
 	top := t.ArtifactDir()
 	c := &chassis{dir: filepath.Join(top, "chassis")}
 	disk := filepath.Join(top, "disk.img")
@@ -185,9 +197,6 @@ func startBMC(t *testing.T, n *netns, g guest, tap string) *chassis {
 	// The guest is not ipmi_sim's child for long: kill what the chassis
 	// left running (the namespace's cleanup would too).
 	t.Cleanup(func() { c.run(t, "set", "power", "0") })
-	startProc(t, "ipmi_sim", top, n.command("ipmi_sim", "-n", "-c", filepath.Join(top, "lan.conf"),
-		"-f", filepath.Join(top, "sim.emu"), "-s", filepath.Join(top, "state")))
-	waitIPMI(t, n)
 	return c
 }
 

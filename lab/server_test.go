@@ -73,6 +73,14 @@ type server struct {
 // minted in it; without, /ignition is off.
 func startServer(t testing.TB, n *netns, bin string, tos tinyOS, mode string, c *labCluster) *server {
 	t.Helper()
+	return startServerWith(t, n, bin, tos, mode, c, "")
+}
+
+// startServerWith is startServer with machines, YAML list items, added to
+// the end of the lab inventory.
+func startServerWith(t testing.TB, n *netns, bin string, tos tinyOS, mode string,
+	c *labCluster, machines string) *server {
+	t.Helper()
 	dir := t.ArtifactDir()
 	assets := filepath.Join(dir, "assets")
 	if err := mkdirs(filepath.Join(assets, "tiny"), filepath.Join(dir, "data")); err != nil {
@@ -82,6 +90,7 @@ func startServer(t testing.TB, n *netns, bin string, tos tinyOS, mode string, c 
 	copyFile(t, tos.initrd, filepath.Join(assets, "tiny", "initrd.gz"))
 	importIgnitionAssets(t, bin, assets)
 	copyFile(t, "../testdata/lab/inventory.yaml", filepath.Join(dir, "inventory.yaml"))
+	appendFile(t, filepath.Join(dir, "inventory.yaml"), machines)
 	cfg, settings := writeConfig(t, dir, mode, c)
 	_, port, err := net.SplitHostPort(fmt.Sprint(settings["http-addr"]))
 	if err != nil {

@@ -274,25 +274,45 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 				strings.Join(resetTypes, ", ")))
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.resets = append(s.resets, body.ResetType)
-	s.applyResetLocked(body.ResetType)
+	if err := s.applyReset(body.ResetType); err != nil {
+		writeError(w, http.StatusInternalServerError, "InternalError", err.Error())
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// applyReset changes the power state as kind says, then hands the
+// transitions to Config.OnPower.
+func (s *Server) applyReset(kind string) error {
+	s.mu.Lock()
+	s.resets = append(s.resets, kind)
+	s.applyResetLocked(kind)
+	changes := s.changes
+	s.changes = nil
+	s.mu.Unlock()
+	if s.cfg.OnPower == nil {
+		return nil
+	}
+	for _, state := range changes {
+		if err := s.cfg.OnPower(state); err != nil {
+			return fmt.Errorf("powering %s: %w", strings.ToLower(state), err)
+		}
+	}
+	return nil
 }
 
 func (s *Server) applyResetLocked(kind string) {
 	on := s.power == PowerOn
 	switch kind {
 	case "ForceOff":
-		s.power = PowerOff
+		s.stopLocked()
 	case "GracefulShutdown":
 		if !s.faults[FaultIgnoreGraceful] {
-			s.power = PowerOff
+			s.stopLocked()
 		}
 	case "PushPowerButton":
 		if on {
-			s.power = PowerOff
+			s.stopLocked()
 		} else {
 			s.startLocked()
 		}
@@ -301,6 +321,14 @@ func (s *Server) applyResetLocked(kind string) {
 			s.startLocked()
 		}
 	}
+}
+
+// stopLocked powers the system off.
+func (s *Server) stopLocked() {
+	if s.power == PowerOn {
+		s.changes = append(s.changes, PowerOff)
+	}
+	s.power = PowerOff
 }
 
 func serviceRoot() map[string]any {

@@ -28,6 +28,9 @@
 //	t.Cleanup(sim.Close)
 //	client := ... // trust sim.CertPool(), dial sim.Host():sim.Port()
 //	sim.SetFault(redfishsim.FaultForgetBoot, true)
+//
+// Config.OnPower lets the Reset action drive a real machine: the lab
+// starts and stops a QEMU guest with it (lab/redfish_test.go).
 package redfishsim
 
 import (
@@ -85,6 +88,13 @@ type Config struct {
 	// Power is the initial PowerState, PowerOn or PowerOff; empty means
 	// PowerOff.
 	Power string
+	// OnPower, if set, is called with PowerOn each time the system starts
+	// and with PowerOff each time it stops, so that a test can start and
+	// stop a real guest (a restart calls it twice). It runs outside the
+	// emulator's lock, before the Reset action answers; an error makes
+	// the action answer 500. Nil means the power state lives only in
+	// memory.
+	OnPower func(state string) error
 }
 
 // Override is the system's boot override, as the Boot object names it.
@@ -110,6 +120,7 @@ type Server struct {
 	logins   int
 	resets   []string
 	boots    []string
+	changes  []string // power transitions not yet handed to cfg.OnPower
 }
 
 // New starts an emulator on a free port of 127.0.0.1 with a certificate
@@ -235,6 +246,10 @@ func (s *Server) fault(f Fault) bool {
 // startLocked powers the system on and boots it once: a Once override is
 // used up, as DSP2046 describes for BootSourceOverrideEnabled.
 func (s *Server) startLocked() {
+	if s.power == PowerOn {
+		s.changes = append(s.changes, PowerOff)
+	}
+	s.changes = append(s.changes, PowerOn)
 	s.power = PowerOn
 	if s.boot.Enabled == "Disabled" || s.boot.Target == "None" {
 		s.boots = append(s.boots, "default")
