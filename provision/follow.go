@@ -104,7 +104,7 @@ func (w *Workflow) follow(ctx context.Context, j *job, m inventory.Machine, stag
 			return "", nil
 		}
 		st := f.waiting()
-		w.update(j, func(jb *Job) { jb.Stage = st.Name })
+		w.setStage(j, st.Name)
 		if f.overdue(time.Now()) {
 			return st.Name, f.stalled()
 		}

@@ -148,7 +148,13 @@ func newRig(t *testing.T, cfg Config) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	inv := inventory.New(cat, store)
+	return newRigOn(t, cfg, inventory.New(cat, store))
+}
+
+// newRigOn is newRig over inv, as a restarted rackboot finds it.
+func newRigOn(t *testing.T, cfg Config, inv *inventory.Inventory) *rig {
+	t.Helper()
+	var err error
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 5 * time.Millisecond
 	}

@@ -19,10 +19,15 @@ const (
 	StateRunning JobState = "running" // powering the machine or waiting for a stage
 	StateDone    JobState = "done"    // every stage completed in time
 	StateFailed  JobState = "failed"  // gave up; Stage and Error say where and why
+	// StateStopped: rackboot stopped while the job ran; the next start
+	// resumes it from the store.
+	StateStopped JobState = "stopped"
 )
 
 // Finished reports whether s is an end state.
-func (s JobState) Finished() bool { return s == StateDone || s == StateFailed }
+func (s JobState) Finished() bool {
+	return s == StateDone || s == StateFailed || s == StateStopped
+}
 
 // Job is one machine's reprovision as the API shows it.
 type Job struct {
@@ -44,10 +49,18 @@ type Job struct {
 	Finished time.Time `json:"finished,omitzero"`
 }
 
-// job is a Job with what the workflow needs to run it.
+// job is a Job with what the workflow needs to run it. Once the job
+// started, only its own goroutine uses the fields after m.
 type job struct {
 	Job
 	m inventory.Machine // as submitted; looked up again when it starts
+	// resume: the job was saved before a restart; its first attempt goes
+	// on with Attempt instead of starting a new one.
+	resume  bool
+	saved   bool      // the journal holds the job
+	after   uint64    // Seq of the attempt's provision-started
+	begun   time.Time // when the attempt's provision-started was recorded
+	powered time.Time // when the attempt's power cycle was sent; zero: not yet
 }
 
 // Steps before the boot, named in Job.Stage when they fail.
@@ -68,14 +81,20 @@ func (w *Workflow) provision(ctx context.Context, j *job) {
 	}
 	stages := stagesFor(w.cfg.Stages, p)
 	var why string
-	for n := 1; ; n++ {
-		stage, err := w.attempt(ctx, j, m, stages, n, why)
+	for n := max(j.Attempt, 1); ; n++ {
+		var stage string
+		var err error
+		if j.resume {
+			stage, err = w.resumeAttempt(ctx, j, m, stages)
+		} else {
+			stage, err = w.attempt(ctx, j, m, stages, n, why)
+		}
 		switch {
 		case err == nil:
 			w.end(j, m, "", nil)
 			return
 		case ctx.Err() != nil:
-			w.end(j, m, stage, fmt.Errorf("rackboot stopped: %w", err))
+			w.interrupt(j, m, stage, err)
 			return
 		case n >= j.Attempts:
 			w.end(j, m, stage, err)
@@ -109,15 +128,28 @@ func (w *Workflow) attempt(ctx context.Context, j *job, m inventory.Machine, sta
 	if err != nil {
 		return stepGeneration, err
 	}
+	j.after, j.begun, j.powered = started.Seq, started.Time, time.Time{}
+	w.save(j)
 	w.log.Info("reprovision started", "mac", m.MACs[0])
-	if err := w.drain(ctx, j, m); err != nil {
-		return stepDrain, err
+	return w.powerAndFollow(ctx, j, m, stages)
+}
+
+// powerAndFollow drains m and power cycles it unless the attempt already
+// did, then follows its timeline from the attempt's provision-started.
+func (w *Workflow) powerAndFollow(ctx context.Context, j *job, m inventory.Machine,
+	stages []Stage) (string, error) {
+	if j.powered.IsZero() {
+		if err := w.drain(ctx, j, m); err != nil {
+			return stepDrain, err
+		}
+		from, err := w.power(ctx, j, m)
+		if err != nil {
+			return j.stage(w), err
+		}
+		j.powered = from
+		w.save(j)
 	}
-	from, err := w.power(ctx, j, m)
-	if err != nil {
-		return j.stage(w), err
-	}
-	return w.follow(ctx, j, m, stages, started.Seq, from)
+	return w.follow(ctx, j, m, stages, j.after, j.powered)
 }
 
 // drain has Config.Drainer drain m's Node, if there is a Drainer. A
@@ -127,7 +159,7 @@ func (w *Workflow) drain(ctx context.Context, j *job, m inventory.Machine) error
 	if w.cfg.Drainer == nil {
 		return nil
 	}
-	w.update(j, func(jb *Job) { jb.Stage = stepDrain })
+	w.setStage(j, stepDrain)
 	err := w.cfg.Drainer.Drain(ctx, m.Name)
 	if errors.Is(err, ErrNoNode) {
 		w.log.Debug("no node to drain", "mac", m.MACs[0])
@@ -144,10 +176,11 @@ func (w *Workflow) drain(ctx context.Context, j *job, m inventory.Machine) error
 // does nothing.
 func (w *Workflow) power(ctx context.Context, j *job, m inventory.Machine) (time.Time, error) {
 	if !w.canPower(m) {
-		return time.Now(), nil
+		// Booted by hand: the boot counts from the attempt's start.
+		return cmpOr(j.begun, time.Now()), nil
 	}
 	who := "reprovision for " + j.By
-	w.update(j, func(jb *Job) { jb.Stage = stepBootDevice })
+	w.setStage(j, stepBootDevice)
 	if _, err := w.bmc.BootNetwork(ctx, m, false, who); err != nil {
 		return time.Time{}, err
 	}
@@ -155,7 +188,7 @@ func (w *Workflow) power(ctx context.Context, j *job, m inventory.Machine) (time
 	// not count: only those from here on do. IPMI forgets the boot
 	// device if no power command follows within 60 s, so none waits.
 	from := time.Now()
-	w.update(j, func(jb *Job) { jb.Stage = stepPower })
+	w.setStage(j, stepPower)
 	if _, err := w.bmc.Power(ctx, m, bmc.ActionCycle, who); err != nil {
 		return time.Time{}, err
 	}
@@ -187,6 +220,7 @@ func (w *Workflow) end(j *job, m inventory.Machine, stage string, err error) {
 	if _, rerr := w.st.Record(m.MACs[0], e); rerr != nil {
 		w.log.Error("recording the end of a reprovision", "mac", m.MACs[0], "err", rerr)
 	}
+	w.forget(j)
 	w.update(j, func(jb *Job) {
 		jb.Finished, jb.State, jb.Stage = now, StateDone, ""
 		if err != nil {

@@ -146,11 +146,13 @@ var _ BMC = (*bmc.Controller)(nil)
 // Workflow reprovisions machines: a queue of submitted batches and at
 // most Config.MaxInFlight workers. It is safe for concurrent use.
 type Workflow struct {
-	cfg  Config
-	st   Store
-	bmc  BMC // nil: no machine can be powered
-	log  *slog.Logger
-	wake chan struct{} // a worker finished or a batch arrived
+	cfg Config
+	st  Store
+	// journal saves jobs in flight; nil when st is not a Journal.
+	journal Journal
+	bmc     BMC // nil: no machine can be powered
+	log     *slog.Logger
+	wake    chan struct{} // a worker finished or a batch arrived
 
 	mu sync.Mutex
 	// guarded by mu
@@ -183,18 +185,17 @@ func New(cfg Config, st Store, b BMC, log *slog.Logger) (*Workflow, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Workflow{cfg: cfg.withDefaults(), st: st, bmc: b, log: log,
+	journal, _ := st.(Journal)
+	return &Workflow{cfg: cfg.withDefaults(), st: st, journal: journal, bmc: b, log: log,
 		wake: make(chan struct{}, 1), jobs: map[string]*job{}}, nil
 }
 
-// Run starts queued machines as slots free up, until ctx ends. Machines
-// in flight then stop where they are and are recorded as failed
-// ("rackboot stopped"); queued ones are dropped. It returns nil on a
-// clean stop.
-//
-// TODO(#4): resume machines in flight after a restart from their
-// timelines (the last provision-started without an end) instead of
-// failing them.
+// Run first queues the jobs the store's Journal kept from before a
+// restart, then starts queued machines as slots free up, until ctx ends.
+// Machines in flight then stop where they are: with a Journal they are
+// left, saved, for the next Run to resume (StateStopped); without one
+// they are recorded as failed ("rackboot stopped"). Queued ones are
+// dropped. It returns nil on a clean stop.
 func (w *Workflow) Run(ctx context.Context) error {
 	w.mu.Lock()
 	if w.started {
@@ -203,6 +204,7 @@ func (w *Workflow) Run(ctx context.Context) error {
 	}
 	w.started = true
 	w.mu.Unlock()
+	w.resumeSaved()
 
 	var wg sync.WaitGroup
 	for {
@@ -228,7 +230,10 @@ func (w *Workflow) dispatch(ctx context.Context, wg *sync.WaitGroup) {
 			b.running++
 			w.inFlight++
 			w.queued--
-			j.State, j.Started = StateRunning, time.Now().UTC()
+			j.State = StateRunning
+			if j.Started.IsZero() {
+				j.Started = time.Now().UTC()
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
