@@ -72,7 +72,7 @@ func applyFile(fs *flag.FlagSet, path string, given map[string]bool) error {
 		return fmt.Errorf("reading settings file: %w", err)
 	}
 	var values map[string]any
-	if err := yaml.Unmarshal(data, &values); err != nil {
+	if err := yaml.UnmarshalStrict(data, &values); err != nil {
 		return fmt.Errorf("%s: parsing yaml: %w", path, err)
 	}
 	keys := make([]string, 0, len(values))

@@ -68,6 +68,7 @@ func TestParseSettingsErrorsNameTheSetting(t *testing.T) {
 		{name: "unknown file key", file: "interfce: eth0\n", want: "interfce: unknown setting"},
 		{name: "bad file value", file: "subnet: 10.0.0.0/33\n", want: "subnet"},
 		{name: "map value", file: "mode: {a: b}\n", want: "mode: value of type"},
+		{name: "duplicate key", file: "mode: proxy\nmode: authoritative\n", want: `"mode" already set`},
 		{name: "stray argument", args: []string{"eth0"}, want: `unexpected argument "eth0"`},
 	}
 	for _, tc := range tests {
