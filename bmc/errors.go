@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/url"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -125,12 +128,46 @@ func cleanText(s string, c credentials) string {
 }
 
 // forms lists the ways the password may show in a client's or a BMC's
-// words: as is, URL-escaped, and inside HTTP Basic credentials.
+// words: as is, URL-escaped, inside HTTP Basic credentials, escaped in a
+// JSON string (a BMC echoing a login body), and quoted by Go's %q, on its
+// own or around one of those. Longer forms come first, so that none is
+// left half replaced.
 func (c credentials) forms() []string {
 	if c.pass == "" {
 		return nil
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(c.user + ":" + c.pass))
-	forms := []string{c.pass, basic, url.QueryEscape(c.pass), url.PathEscape(c.pass)}
+	base := []string{c.pass, basic, url.QueryEscape(c.pass), url.PathEscape(c.pass),
+		jsonString(c.pass, true), jsonString(c.pass, false)}
+	seen := map[string]bool{}
+	var forms []string
+	for _, f := range base {
+		for _, v := range []string{f, quoted(f)} {
+			if v != "" && !seen[v] {
+				seen[v] = true
+				forms = append(forms, v)
+			}
+		}
+	}
+	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
 	return forms
+}
+
+// jsonString is s as it stands inside a JSON string, without the quotes,
+// with or without HTML escaping (\u003c for <), as encoders differ.
+func jsonString(s string, html bool) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	if err := enc.Encode(s); err != nil {
+		return ""
+	}
+	out := strings.TrimSuffix(b.String(), "\n")
+	return out[1 : len(out)-1]
+}
+
+// quoted is s as it stands inside a Go %q string, without the quotes.
+func quoted(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }

@@ -2,6 +2,7 @@ package bmc
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -146,5 +147,33 @@ func TestCleanText(t *testing.T) {
 	long := cleanText(strings.Repeat("é", 400), c)
 	if len(long) > maxErrorText+3 || !strings.HasSuffix(long, "...") || !strings.HasPrefix(long, "é") {
 		t.Errorf("cleanText(long) = %d bytes %q..., want at most %d and an ellipsis", len(long), long[:10], maxErrorText+3)
+	}
+}
+
+// TestCleanTextEscapedPasswords checks that a password with characters
+// JSON and Go escape is removed in every form a BMC or a library may
+// echo it: a BMC's JSON body with or without HTML escaping, and Go's %q
+// around the raw password or around that JSON.
+func TestCleanTextEscapedPasswords(t *testing.T) {
+	c := credentials{user: "admin", pass: `Pa<ss>&w"rd\9`}
+	htmlJSON := `Pa\u003css\u003e\u0026w\"rd\\9`
+	plainJSON := `Pa<ss>&w\"rd\\9`
+	texts := []string{
+		`login failed for admin with password ` + htmlJSON + ` (401)`,
+		`{"error":"password ` + plainJSON + ` rejected"}`,
+		fmt.Sprintf("body %q", `{"password":"`+htmlJSON+`"}`),
+		fmt.Sprintf("tried %q", c.pass),
+		"raw " + c.pass,
+	}
+	for _, text := range texts {
+		got := cleanText(text, c)
+		for _, leak := range []string{"Pa<ss>", `Pa\u003css`, "rd\\9", `rd\\\\9`, "ss>&w"} {
+			if strings.Contains(got, leak) {
+				t.Errorf("cleanText(%q) = %q, still holds %q", text, got, leak)
+			}
+		}
+		if !strings.Contains(got, "[redacted]") {
+			t.Errorf("cleanText(%q) = %q, want [redacted] in it", text, got)
+		}
 	}
 }
