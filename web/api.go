@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -171,6 +172,11 @@ func (s *Server) namedMachine(r *http.Request) (inventory.Machine, bool) {
 
 // getTimeline answers GET /api/v1/machines/{mac}/timeline, oldest first.
 func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request) {
+	raw, _ := url.PathUnescape(chi.URLParam(r, "mac"))
+	if m, ok := s.findMachine(raw); ok && m.Name == raw {
+		s.machineTimeline(w, r, m)
+		return
+	}
 	mac, ok := s.macParam(w, r)
 	if !ok {
 		return
@@ -187,6 +193,22 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request) {
 	if events == nil {
 		events = []inventory.Event{}
 	}
+	writeJSON(w, http.StatusOK, events)
+}
+
+// machineTimeline answers the timeline of a declared machine asked for by
+// name: the events of all its MACs, in the order they were recorded.
+func (s *Server) machineTimeline(w http.ResponseWriter, r *http.Request, m inventory.Machine) {
+	events := []inventory.Event{}
+	for _, mac := range m.MACs {
+		tl, err := s.inv.Timeline(mac)
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		events = append(events, tl...)
+	}
+	slices.SortFunc(events, func(a, b inventory.Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	writeJSON(w, http.StatusOK, events)
 }
 

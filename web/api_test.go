@@ -199,6 +199,23 @@ func TestTimeline(t *testing.T) {
 			t.Errorf("GET timeline of %s = %d %q, want %d %q", tt.mac, w.Code, w.Body, tt.wantCode, tt.wantBody)
 		}
 	}
+
+	// By name: every MAC of the machine, in the order recorded.
+	if _, err := e.inv.Record("02:00:00:00:00:03", inventory.Event{Kind: inventory.EventDHCPOffer}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.inv.Record("02:00:00:00:00:02", inventory.Event{Kind: inventory.EventOSCallback}); err != nil {
+		t.Fatal(err)
+	}
+	w = e.get(t, "/api/v1/machines/node2/timeline")
+	kinds = nil
+	for _, ev := range decode[[]inventory.Event](t, w.Body.Bytes()) {
+		kinds = append(kinds, ev.Kind)
+	}
+	want = []inventory.EventKind{inventory.EventDHCPOffer, inventory.EventOSCallback}
+	if diff := cmp.Diff(want, kinds); w.Code != 200 || diff != "" {
+		t.Errorf("GET timeline of node2 = %d, kinds (-want +got):\n%s", w.Code, diff)
+	}
 }
 
 func TestNotFound(t *testing.T) {
