@@ -35,7 +35,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		conns = append(conns, c)
 	}
-	s.log.Info("dhcp serving", "mode", string(s.cfg.Mode), "iface", s.cfg.Interface, "ip", s.cfg.ServerIP)
+	s.log.Info("dhcp serving", "mode", string(s.cfg.Mode), "ip", s.cfg.ServerIP)
 
 	g, gctx := errgroup.WithContext(ctx)
 	w := &workers{slots: make(chan struct{}, s.cfg.Workers)}

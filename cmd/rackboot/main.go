@@ -10,6 +10,7 @@
 //	rackboot pxe-once MACHINE   next boot from the network, by BMC
 //	rackboot reprovision MACHINE...  reinstall machines, rolling
 //	rackboot assets import FILE...   copy files into the assets directory, print sums
+//	rackboot assets fetch URL        download a file into the assets directory, checked
 //	rackboot version            print the version
 //
 // Run "rackboot <command> -h" for the flags of a command; docs/config.md
@@ -55,7 +56,7 @@ commands:
   power      MACHINE status|on|off|cycle|reset: act through the machine's BMC
   pxe-once   MACHINE: make the machine's next boot a network boot, through its BMC
   reprovision MACHINE...: reinstall machines by BMC and network boot, K at a time
-  assets     import FILE...: copy files into the assets directory and print their sums
+  assets     import FILE... | fetch URL: bring files into the assets directory, print their sums
   version    print the version
 `
 

@@ -144,6 +144,12 @@ func (s *serveSettings) resolve(ifaceByName func(string) (*net.Interface, error)
 	if err := s.checkPool(); err != nil {
 		return err
 	}
+	if s.BMCTimeout <= 0 {
+		return fmt.Errorf("bmc-timeout: %v is not a positive duration", s.BMCTimeout)
+	}
+	if s.BMCMaxConcurrent < 1 {
+		return fmt.Errorf("bmc-max-concurrent: %d must be at least 1", s.BMCMaxConcurrent)
+	}
 	if !s.ServerIP.IsValid() {
 		ip, err := firstIPv4(ifaceByName, s.Interface)
 		if err != nil {

@@ -95,7 +95,7 @@ func TestParseSettingsErrorsNameTheSetting(t *testing.T) {
 }
 
 func TestResolveDerivesServerIPAndURL(t *testing.T) {
-	s := serveSettings{Interface: "lo", Mode: "proxy", HTTPAddr: ":8080"}
+	s := serveSettings{Interface: "lo", Mode: "proxy", HTTPAddr: ":8080", BMCTimeout: time.Minute, BMCMaxConcurrent: 8}
 	if err := s.resolve(loopbackIface); err != nil {
 		t.Fatalf("resolve: %v", err)
 	}
@@ -115,8 +115,12 @@ func TestResolveRejects(t *testing.T) {
 	}{
 		{"no interface", serveSettings{Mode: "proxy"}, "interface: required"},
 		{"bad mode", serveSettings{Interface: "lo", Mode: "rogue"}, `mode: "rogue"`},
-		{"ipv6 server", serveSettings{Interface: "lo", Mode: "proxy", ServerIP: netip.MustParseAddr("::1")}, "server-ip"},
-		{"port zero", serveSettings{Interface: "lo", Mode: "proxy", HTTPAddr: ":0"}, "http-addr"},
+		{"ipv6 server", serveSettings{Interface: "lo", Mode: "proxy", ServerIP: netip.MustParseAddr("::1"),
+			BMCTimeout: time.Second, BMCMaxConcurrent: 1}, "server-ip"},
+		{"port zero", serveSettings{Interface: "lo", Mode: "proxy", HTTPAddr: ":0",
+			BMCTimeout: time.Second, BMCMaxConcurrent: 1}, "http-addr"},
+		{"bmc timeout zero", serveSettings{Interface: "lo", Mode: "proxy", BMCMaxConcurrent: 1}, "bmc-timeout: 0s is not a positive"},
+		{"bmc concurrency zero", serveSettings{Interface: "lo", Mode: "proxy", BMCTimeout: time.Second}, "bmc-max-concurrent: 0 must be at least 1"},
 		{"no such interface", serveSettings{Interface: "nope0", Mode: "proxy"}, "interface: nope0: no such network interface"},
 		{"authoritative without subnet", serveSettings{Interface: "lo", Mode: "authoritative"}, "subnet: required in authoritative mode"},
 		{"authoritative without pool end", serveSettings{Interface: "lo", Mode: "authoritative",
