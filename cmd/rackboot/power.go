@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os/user"
 	"strings"
 	"time"
 )
@@ -25,7 +22,6 @@ type bmcAnswer struct {
 	Power      string `json:"power"`
 	Detail     string `json:"detail"`
 	DurationMS int64  `json:"duration_ms"`
-	Error      string `json:"error"`
 }
 
 // power runs "rackboot power MACHINE status|on|off|cycle|reset".
@@ -72,38 +68,16 @@ func parseBMCArgs(fs *flag.FlagSet, args []string, getenv func(string) string, n
 	return applyDefaults(fs, getenv)
 }
 
+// bmcTimeout bounds a BMC call of the CLI; the server's own bound is 14
+// minutes, for a soft power off that waits for the OS.
+const bmcTimeout = 16 * time.Minute
+
 // bmcCall posts body to the machine's BMC route and prints the answer.
 func bmcCall(ctx context.Context, server, machine, route string, body any, stdout io.Writer) error {
-	ctx, cancel := context.WithTimeout(ctx, 16*time.Minute) // the server's own bound is 14
-	defer cancel()
 	target := strings.TrimRight(server, "/") + "/api/v1/machines/" + url.PathEscape(machine) + "/" + route
-	data, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if u, err := user.Current(); err == nil {
-		req.Header.Set(actorHeader, u.Username)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("asking %s: %w", target, err)
-	}
-	defer resp.Body.Close()
 	var ans bmcAnswer
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("reading answer of %s: %w", target, err)
-	}
-	if err := json.Unmarshal(raw, &ans); err != nil {
-		return fmt.Errorf("%s: %s: %s", target, resp.Status, strings.TrimSpace(string(raw)))
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %s", machine, route, ans.Error)
+	if err := callAPIWithin(ctx, bmcTimeout, http.MethodPost, target, body, &ans); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "%s: %s via %s in %s", ans.Machine, ans.Action, ans.Protocol,
 		time.Duration(ans.DurationMS)*time.Millisecond)

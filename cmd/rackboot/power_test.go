@@ -92,7 +92,7 @@ machines:
 
 	var out, errOut strings.Builder
 	err = run(context.Background(), []string{"power", "--server", ts.URL, "node9", "on"}, &out, &errOut, mapEnv(nil))
-	if err == nil || !strings.Contains(err.Error(), "node9 power:") {
+	if err == nil || !strings.Contains(err.Error(), "/machines/node9/power: no declared machine") {
 		t.Errorf("power of an unknown machine = %v, want an error naming it", err)
 	}
 	err = run(context.Background(), []string{"power", "--server", ts.URL, "node1"}, &out, &errOut, mapEnv(nil))

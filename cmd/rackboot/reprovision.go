@@ -218,10 +218,19 @@ func summary(mine []provision.Job, failed []string) error {
 	return fmt.Errorf("%d of %d machines failed: %s", len(failed), len(mine), strings.Join(failed, ", "))
 }
 
+// apiTimeout bounds one ordinary API call of the CLI.
+const apiTimeout = 30 * time.Second
+
 // callAPI sends body (if not nil) as JSON with the user's name as the
 // actor, and decodes a 2xx answer into out, or returns the answer's error.
+// It waits apiTimeout at most, unless ctx ends sooner.
 func callAPI(ctx context.Context, method, url string, body, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	return callAPIWithin(ctx, apiTimeout, method, url, body, out)
+}
+
+// callAPIWithin is callAPI waiting timeout at most.
+func callAPIWithin(ctx context.Context, timeout time.Duration, method, url string, body, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
