@@ -33,9 +33,10 @@
 //
 // Drain, Uncordon and DeleteNode are for the reprovisioning workflow: cordon
 // and drain a Node (through the eviction API, so PodDisruptionBudgets
-// hold), take it back into service, and delete a stale Node object when a
-// reinstall changes a machine's identity. A Node that Drain cordoned is
-// uncordoned by the tracker once it is Ready again.
+// hold), take it back into service, and delete a stale Node object. Drain
+// itself deletes the machine's stale Nodes, those that claim it under
+// another name. A Node that Drain cordoned is uncordoned by the tracker
+// once it is Ready again.
 //
 // Usage:
 //

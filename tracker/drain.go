@@ -41,23 +41,44 @@ const (
 // evicts its pods through the eviction API, so PodDisruptionBudgets hold;
 // it waits until they are gone, for at most Config.DrainTimeout. Mirror
 // pods, DaemonSet pods and finished pods stay. Call it before
-// reprovisioning a machine whose Node exists. It returns an error wrapping
-// ErrNoNode when the machine has no Node, and one naming the pods left
-// when the time runs out; the Node stays cordoned then.
+// reprovisioning a machine whose Node exists.
+//
+// A Node the tracker knows that claims the machine (by providerID or
+// address) under another name is stale: the reinstall changes the
+// machine's identity, so Drain cordons and drains it too, then deletes it
+// with a node-deleted event. The Node named as the machine is kept: its
+// kubelet registers it again.
+//
+// Drain returns an error wrapping ErrNoNode when the machine has no Node,
+// and one naming the pods left when the time runs out; the Nodes stay
+// cordoned then.
 func (t *Tracker) Drain(ctx context.Context, machine string) error {
 	ctx, cancel := context.WithTimeout(ctx, t.drainFor)
 	defer cancel()
+	strays := t.staleNodes(ctx, machine)
 	n, err := t.ownNode(ctx, machine)
-	if err != nil {
+	if err != nil && (!errors.Is(err, ErrNoNode) || len(strays) == 0) {
 		return err
 	}
+	var errs []error
+	if n != nil {
+		errs = append(errs, t.drainNode(ctx, machine, n.Name))
+	}
+	for _, s := range strays {
+		errs = append(errs, t.deleteStale(ctx, machine, s))
+	}
+	return errors.Join(errs...)
+}
+
+// drainNode cordons the Node called node of machine and evicts its pods.
+func (t *Tracker) drainNode(ctx context.Context, machine, node string) error {
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}},"spec":{"unschedulable":true}}`,
 		AnnotationDrained, t.now().UTC().Format(time.RFC3339Nano))
-	if err := t.patchNode(ctx, n.Name, patch); err != nil {
-		return fmt.Errorf("draining %s: cordoning: %w", machine, err)
+	if err := t.patchNode(ctx, node, patch); err != nil {
+		return fmt.Errorf("draining %s: cordoning %s: %w", machine, node, err)
 	}
 	list, err := t.client.CoreV1().Pods("").List(ctx, metav1.ListOptions{
-		FieldSelector: "spec.nodeName=" + n.Name})
+		FieldSelector: "spec.nodeName=" + node})
 	if err != nil {
 		return fmt.Errorf("draining %s: listing pods: %w", machine, err)
 	}
@@ -66,7 +87,42 @@ func (t *Tracker) Drain(ctx context.Context, machine string) error {
 		return fmt.Errorf("draining %s within %v: %w", machine, t.drainFor, err)
 	}
 	t.recordOn(machine, inventory.EventNodeDrained, fmt.Sprintf(
-		"Node %s cordoned and drained, pods evicted: %d", n.Name, len(pods)))
+		"Node %s cordoned and drained, pods evicted: %d", node, len(pods)))
+	return nil
+}
+
+// staleNodes lists the Nodes and returns those that claim machine under
+// another name, by the rules that flag them node-mismatch. It only logs
+// when the list fails: the drain of the Node named as the machine goes on.
+func (t *Tracker) staleNodes(ctx context.Context, machine string) []stray {
+	list, err := t.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.log.Error("listing nodes for stale ones", "machine", machine, "err", err)
+		return nil
+	}
+	cands := map[string]*corev1.Node{}
+	for i := range list.Items {
+		cands[list.Items[i].Name] = &list.Items[i]
+	}
+	_, strays := t.split(machine, cands)
+	return strays
+}
+
+// deleteStale drains the stale Node s of machine and deletes it, if it is
+// still the Node the cache saw.
+func (t *Tracker) deleteStale(ctx context.Context, machine string, s stray) error {
+	n := s.node
+	if err := t.drainNode(ctx, machine, n.Name); err != nil {
+		return err
+	}
+	err := t.client.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{
+		Preconditions: &metav1.Preconditions{UID: &n.UID}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting stale node %s of %s: %w", n.Name, machine, err)
+	}
+	t.recordOn(machine, inventory.EventNodeDeleted, fmt.Sprintf(
+		"stale Node %s deleted: it claims %s by %s under another name, and the reinstall "+
+			"registers the machine as %s", n.Name, machine, s.how, machine))
 	return nil
 }
 
@@ -90,10 +146,11 @@ func (t *Tracker) uncordon(ctx context.Context, machine, node string) error {
 	return nil
 }
 
-// DeleteNode deletes the stale Node object of machine: the Node named as
-// the machine, else any Node whose providerID names it. Call it when a
-// reinstall changes the machine's identity, so the new kubelet registers
-// afresh. It returns an error wrapping ErrNoNode when there is none.
+// DeleteNode deletes the Node object of machine: the Node named as the
+// machine, else any Node whose providerID names it. Drain already deletes
+// the Nodes that claim the machine under another name; call DeleteNode
+// when the Node must go anyway. It returns an error wrapping ErrNoNode
+// when there is none.
 func (t *Tracker) DeleteNode(ctx context.Context, machine string) error {
 	n, err := t.ownNode(ctx, machine)
 	if errors.Is(err, ErrNoNode) {

@@ -97,6 +97,29 @@ func TestDrainAndReprovision(t *testing.T) {
 			t.Errorf("after DeleteNode: %v, want ErrNoNode", err)
 		}
 	}
+	checkStaleDeleted(ctx, t, l)
+}
+
+// checkStaleDeleted registers a Node that claims m1 by providerID under
+// another name, as a reinstall that changed m1's identity leaves, and
+// checks that Drain deletes it.
+func checkStaleDeleted(ctx context.Context, t *testing.T, l *lab) {
+	t.Helper()
+	stale := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "m1-renamed"},
+		Spec: corev1.NodeSpec{ProviderID: ProviderIDPrefix + "m1"}}
+	if _, err := l.admin.CoreV1().Nodes().Create(ctx, stale, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.tracker.Drain(ctx, "m1"); err != nil {
+		t.Fatalf("Drain(m1) with a stale Node = %v, want nil", err)
+	}
+	if _, err := l.admin.CoreV1().Nodes().Get(ctx, "m1-renamed", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("getting Node m1-renamed after Drain(m1) = %v, want not found", err)
+	}
+	if d := lastOf(l.timeline(0), inventory.EventNodeDeleted).Detail; !strings.Contains(d,
+		"stale Node m1-renamed deleted: it claims m1 by providerID under another name") {
+		t.Errorf("last node-deleted event = %q, want it to name m1-renamed and why", d)
+	}
 }
 
 // join plays machine i to a Ready Node and returns its kubelet.

@@ -103,13 +103,13 @@ func startLab(t *testing.T, cfg Config) *lab {
 		t.Fatal(err)
 	}
 	l.inv = openInventory(t, cp)
-	l.web = l.startWeb()
 	cfg.Client = kubernetes.NewForConfigOrDie(rc)
 	cfg.Rescan = 200 * time.Millisecond
 	log := slog.New(slog.NewTextHandler(l.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if l.tracker, err = New(cfg, l.inv, l.minter, log); err != nil {
 		t.Fatal(err)
 	}
+	l.web = l.startWeb()
 	l.run()
 	return l
 }
@@ -173,7 +173,8 @@ machines:
 }
 
 // startWeb serves rackboot's HTTP side on loopback, rendering Ignition
-// with the minter's credentials.
+// with the minter's credentials and showing the tracker's view in the
+// machine API.
 func (l *lab) startWeb() string {
 	l.t.Helper()
 	const public = "http://127.0.0.1:8080"
@@ -187,6 +188,7 @@ func (l *lab) startWeb() string {
 		l.t.Fatal(err)
 	}
 	s.SetIgnition(r, l.inv)
+	s.SetTracker(webTracker{l.tracker})
 	srv := httptest.NewServer(s.Handler())
 	l.t.Cleanup(srv.Close)
 	return srv.URL

@@ -65,6 +65,7 @@ func TestJoin(t *testing.T) {
 	l.waitState(ctx, 0, inventory.StateCSRPending)
 	k.register(ctx, k.name)
 	l.waitState(ctx, 0, inventory.StateRegistered)
+	checkAPI(t, l, 0, m.name, nil, true)
 
 	good := k.requestServing(ctx, []string{k.name}, []netip.Addr{k.ip})
 	bad := k.requestServing(ctx, []string{k.name}, []netip.Addr{k.ip, netip.MustParseAddr("127.0.0.99")})
@@ -89,6 +90,7 @@ func TestJoin(t *testing.T) {
 	if !strings.Contains(got.Diagnosis, "PLEG is not healthy") {
 		t.Errorf("degraded diagnosis = %q, want the Node's message", got.Diagnosis)
 	}
+	checkAPI(t, l, 0, m.name, []string{"PLEG is not healthy"}, false)
 	k.setReady(ctx, k.name, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status")
 	l.waitState(ctx, 0, inventory.StateReady)
 	want := append(walk, inventory.StateDegraded, inventory.StateReady)

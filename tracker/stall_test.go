@@ -52,6 +52,7 @@ func TestStalls(t *testing.T) {
 			m := l.waitMachine(ctx, tt.i, "failed", func(m Machine) bool {
 				return m.State == inventory.StateFailed && containsAll(m.Diagnosis, tt.want)
 			})
+			checkAPI(t, l, tt.i, m.Node, tt.want, true)
 			tl := l.timeline(tt.i)
 			last := lastOf(tl, inventory.EventStalled)
 			if !containsAll(last.Detail, tt.want) {

@@ -83,8 +83,9 @@ var (
 	_ web.Tracker       = clusterTracker{}
 )
 
-// Drain drains the Node of machine; the error wraps provision.ErrNoNode
-// when it has none.
+// Drain drains the Node of machine and deletes its stale Nodes (see
+// tracker.Tracker.Drain); the error wraps provision.ErrNoNode when it has
+// none.
 func (c clusterTracker) Drain(ctx context.Context, machine string) error {
 	err := c.t.Drain(ctx, machine)
 	if errors.Is(err, tracker.ErrNoNode) {
