@@ -1,7 +1,6 @@
 package bmc
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rackboot/rackboot/internal/testlog"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -41,23 +41,8 @@ func (r *memRecorder) timeline(mac string) []inventory.Event {
 	return append([]inventory.Event(nil), r.events[mac]...)
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuffer collects log output; safe for concurrent use.
+type syncBuffer = testlog.Buffer
 
 // rig is a Controller with its recorder and captured debug log.
 type rig struct {

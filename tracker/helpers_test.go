@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,15 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/rackboot/rackboot/ignition"
-	"github.com/rackboot/rackboot/internal/kubetest"
-	"github.com/rackboot/rackboot/inventory"
-	"github.com/rackboot/rackboot/join"
-	"github.com/rackboot/rackboot/web"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +22,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+
+	"github.com/rackboot/rackboot/ignition"
+	"github.com/rackboot/rackboot/internal/kubetest"
+	"github.com/rackboot/rackboot/internal/testlog"
+	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/join"
+	"github.com/rackboot/rackboot/web"
 )
 
 var (
@@ -304,20 +304,5 @@ func create(ctx context.Context, cs kubernetes.Interface, obj any) error {
 	return err
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects log output; safe for concurrent use.
+type syncBuffer = testlog.Buffer

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/rackboot/rackboot/internal/testlog"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -63,23 +62,8 @@ type env struct {
 	logs   *syncBuffer
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuffer collects log output; safe for concurrent use.
+type syncBuffer = testlog.Buffer
 
 // kernel and initrd are the asset contents: distinct bytes at each offset.
 var (

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/rackboot/rackboot/internal/kubetest"
+	"github.com/rackboot/rackboot/internal/testlog"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/join"
 	"github.com/rackboot/rackboot/provision"
@@ -153,21 +152,5 @@ func checkIgnitionTimeline(t *testing.T, inv *inventory.Inventory, mac string) {
 	}
 }
 
-// lockedBuffer is a log sink that request goroutines may write while the
-// test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// lockedBuffer collects log output; safe for concurrent use.
+type lockedBuffer = testlog.Buffer
