@@ -61,6 +61,7 @@ func (s *Server) offer(r *request) *dhcpv4.DHCPv4 {
 	ip, ok := s.leases.offer(s.claimFor(r.mac, r.machine, p), r.want, now, now.Add(s.cfg.OfferHold))
 	if !ok {
 		s.stats.noAddress.Add(1)
+		r.outcome = outcomeNoAddress
 		s.note(r.log, slog.LevelWarn, p.Subnet.String(), "no free address", "ip", p.Subnet)
 		return nil
 	}
@@ -88,6 +89,7 @@ func (s *Server) request(r *request) *dhcpv4.DHCPv4 {
 	}
 	if !ip.IsValid() {
 		s.stats.malformed.Add(1)
+		r.outcome = outcomeMalformed
 		r.log.Debug("request names no address")
 		return nil
 	}
@@ -161,6 +163,7 @@ func (s *Server) release(r *request) {
 		return
 	}
 	s.stats.releases.Add(1)
+	r.outcome = outcomeAccepted
 	if err := s.inv.PutLease(l); err != nil {
 		s.storeFailed(r, "storing released lease", "ip", l.IP, "err", err)
 	}
@@ -182,6 +185,7 @@ func (s *Server) decline(r *request) {
 		return
 	}
 	s.stats.declines.Add(1)
+	r.outcome = outcomeAccepted
 	if err := s.inv.PutDeclined(r.want, until); err != nil {
 		s.storeFailed(r, "storing declined address", "ip", r.want, "err", err)
 	}

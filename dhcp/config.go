@@ -97,6 +97,9 @@ type Config struct {
 	// Workers caps the packets handled at once [workers]; packets beyond it
 	// are dropped and counted. Zero means DefaultWorkers.
 	Workers int
+	// Metrics counts packets and offers for Prometheus; nil counts
+	// nothing. Build it with NewMetrics.
+	Metrics *Metrics
 }
 
 // Validate checks c and names the first bad field in its error.

@@ -43,6 +43,7 @@ type request struct {
 	declared bool
 	class    Class
 	log      *slog.Logger
+	outcome  string // what became of a request left unanswered; "" is ignored
 }
 
 // Handle answers one packet: data is the UDP payload, src its sender and
@@ -50,23 +51,32 @@ type request struct {
 // false when no reply is due. Bad packets are counted, logged at Debug and
 // change nothing. Handle is safe for concurrent use.
 func (s *Server) Handle(data []byte, src netip.AddrPort, port int) (r Reply, ok bool) {
+	r, ok, v := s.handle(data, src, port)
+	s.cfg.Metrics.packet(v.typ, v.outcome)
+	return r, ok
+}
+
+// handle is Handle without counting the packet's verdict, which the
+// caller does once it knows whether the reply went out.
+func (s *Server) handle(data []byte, src netip.AddrPort, port int) (Reply, bool, verdict) {
 	s.stats.received.Add(1)
 	req, err := s.parse(data, src, port)
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.log.Debug("malformed packet", "remote", src, "bytes", len(data), "err", err)
-		return Reply{}, false
+		return Reply{}, false, verdict{typeMalformed, outcomeMalformed}
 	}
 	if req == nil {
 		s.stats.ignored.Add(1)
-		return Reply{}, false
+		return Reply{}, false, verdict{typeOther, outcomeIgnored}
 	}
 	m := s.dispatch(req)
+	v := verdict{typeLabel(req.kind), replyOutcome(req, m)}
 	if m == nil {
-		return Reply{}, false
+		return Reply{}, false, v
 	}
-	s.count(m)
-	return Reply{Packet: m, Dst: s.destination(req, m)}, true
+	s.count(req, m)
+	return Reply{Packet: m, Dst: s.destination(req, m)}, true, v
 }
 
 func (s *Server) dispatch(r *request) *dhcpv4.DHCPv4 {
@@ -222,10 +232,11 @@ func (s *Server) destination(r *request, m *dhcpv4.DHCPv4) netip.AddrPort {
 	return netip.AddrPortFrom(broadcastIP, PortClient)
 }
 
-func (s *Server) count(m *dhcpv4.DHCPv4) {
+func (s *Server) count(r *request, m *dhcpv4.DHCPv4) {
 	switch m.MessageType() {
 	case dhcpv4.MessageTypeOffer:
 		s.stats.offers.Add(1)
+		s.cfg.Metrics.offer(r.class)
 	case dhcpv4.MessageTypeAck:
 		s.stats.acks.Add(1)
 	case dhcpv4.MessageTypeNak:

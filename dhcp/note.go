@@ -29,6 +29,7 @@ func (s *Server) note(log *slog.Logger, level slog.Level, key, msg string, args 
 // MAC) or one without a loader (configuration, Warn, per architecture).
 func (s *Server) noBoot(r *request, why string) {
 	s.stats.noBoot.Add(1)
+	r.outcome = outcomeNoBoot
 	if len(r.class.Notes) > 0 {
 		why += ": " + strings.Join(r.class.Notes, "; ")
 	}
@@ -46,6 +47,7 @@ func (s *Server) noBoot(r *request, why string) {
 // holds ServerIP. Per network, Warn: the pools lack one.
 func (s *Server) noPool(r *request) {
 	s.stats.noAddress.Add(1)
+	r.outcome = outcomeNoAddress
 	via := r.giaddr
 	if !via.IsValid() {
 		via = r.ciaddr
@@ -62,6 +64,7 @@ func (s *Server) noPool(r *request) {
 // noteEvery for each kind of write.
 func (s *Server) storeFailed(r *request, msg string, args ...any) {
 	s.stats.storeErrors.Add(1)
+	r.outcome = outcomeError
 	s.note(r.log, slog.LevelWarn, "", msg, args...)
 }
 

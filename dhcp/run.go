@@ -91,6 +91,7 @@ func (s *Server) serve(ctx context.Context, c *net.UDPConn, port int, w *workers
 		data := bytes.Clone(buf[:n])
 		if !w.try(func() { s.answer(c, data, src, port) }) {
 			s.stats.dropped.Add(1)
+			s.cfg.Metrics.packet(typeUnknown, outcomeDropped)
 			s.note(s.log, slog.LevelWarn, "", "all workers busy, packets dropped", "remote", src)
 		}
 	}
@@ -98,14 +99,15 @@ func (s *Server) serve(ctx context.Context, c *net.UDPConn, port int, w *workers
 
 // answer handles one packet and sends the reply, if any.
 func (s *Server) answer(c *net.UDPConn, data []byte, src netip.AddrPort, port int) {
-	r, ok := s.Handle(data, src, port)
-	if !ok {
-		return
+	r, ok, v := s.handle(data, src, port)
+	if ok {
+		if _, err := c.WriteToUDPAddrPort(r.Packet.ToBytes(), r.Dst); err != nil {
+			s.stats.sendErrors.Add(1)
+			v.outcome = outcomeError
+			s.log.Debug("sending reply", "remote", r.Dst, "err", err)
+		}
 	}
-	if _, err := c.WriteToUDPAddrPort(r.Packet.ToBytes(), r.Dst); err != nil {
-		s.stats.sendErrors.Add(1)
-		s.log.Debug("sending reply", "remote", r.Dst, "err", err)
-	}
+	s.cfg.Metrics.packet(v.typ, v.outcome)
 }
 
 func closeAll(conns []*net.UDPConn) {
