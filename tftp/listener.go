@@ -80,8 +80,10 @@ func (l *listener) request(ctx context.Context, pkt []byte, from netip.AddrPort,
 	}
 	switch {
 	case req.op == opWRQ: // rackboot only serves files
+		l.cfg.Metrics.ended(resultRefused, reasonWrite)
 		l.refuse(in, errAccess, "server is read-only")
 	case req.mode == modeMail: // obsolete, RFC 1350 section 1
+		l.cfg.Metrics.ended(resultRefused, reasonMode)
 		l.refuse(in, errIllegalOp, "mail mode is not supported")
 	default:
 		l.start(ctx, in)
@@ -100,12 +102,14 @@ func (l *listener) start(ctx context.Context, in incoming) {
 		// Counted and warned per address, so that one host flooding the
 		// server shows up by name.
 		l.stats.clientBusy.Add(1)
+		l.cfg.Metrics.ended(resultBusy, reasonClientBusy)
 		l.reply(in.from, errUndefined, errClientBusy.Error())
 		l.warn(in.log, ip.String(), "tftp per-client transfer limit reached; turning requests away",
 			"err", errClientBusy)
 		return
 	case err != nil:
 		l.stats.busy.Add(1)
+		l.cfg.Metrics.ended(resultBusy, reasonBusy)
 		l.reply(in.from, errUndefined, "server busy")
 		l.warn(in.log, "", "tftp transfer limit reached; turning requests away", "err", errBusy)
 		return
@@ -129,6 +133,7 @@ func (l *listener) refuse(in incoming, code errorCode, msg string) {
 // (RFC 1350 section 7) when reply is set.
 func (l *listener) malformed(from netip.AddrPort, err error, reply bool) {
 	l.stats.malformed.Add(1)
+	l.cfg.Metrics.malformed()
 	l.log.Debug("tftp malformed packet", "remote", from, "err", err)
 	if reply {
 		l.reply(from, errIllegalOp, "malformed request")

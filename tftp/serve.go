@@ -24,6 +24,7 @@ func (l *listener) serve(ctx context.Context, in incoming) {
 	conn, err := l.transferConn(ctx, in.local)
 	if err != nil {
 		l.stats.errors.Add(1)
+		l.cfg.Metrics.ended(resultFailed, reasonIO)
 		l.reply(in.from, errUndefined, "server error")
 		l.warn(in.log, "", "tftp opening transfer socket", "err", err)
 		return
@@ -41,22 +42,26 @@ func (l *listener) serve(ctx context.Context, in incoming) {
 
 	p := negotiate(in.req.options, src.size, l.lim)
 	t := newTransfer(conn, in.from, p, src.r, in.log)
-	t.retries, t.stats = l.cfg.Retries, &l.stats
+	t.retries, t.stats, t.metrics = l.cfg.Retries, &l.stats, l.cfg.Metrics
 	l.finish(in, name, t, t.run())
 }
 
 // finish counts and logs the end of a transfer and records a success.
 func (l *listener) finish(in incoming, name string, t *transfer, err error) {
+	l.cfg.Metrics.sent(t.sent)
 	switch {
 	case err == nil:
 		l.stats.served.Add(1)
+		l.cfg.Metrics.ended(resultOK, "")
 		in.log.Info("tftp transfer done", "bytes", t.sent)
 		l.record(in.from.Addr(), name, in.log)
 	case errors.Is(err, errProbe):
 		l.stats.probes.Add(1)
+		l.cfg.Metrics.ended(resultProbe, "")
 		in.log.Debug("tftp size probe answered", "err", err)
 	default:
 		l.stats.errors.Add(1)
+		l.cfg.Metrics.ended(resultFailed, failure(err))
 		in.log.Info("tftp transfer failed", "bytes", t.sent, "err", err)
 	}
 }
@@ -96,10 +101,11 @@ func netasciiSource(f *os.File, n int64) source {
 // path that leaves its root.
 func (l *listener) refuseFrom(conn *net.UDPConn, in incoming, err error) {
 	l.stats.refused.Add(1)
-	code, msg := errAccess, "access violation"
+	code, msg, reason := errAccess, "access violation", reasonAccess
 	if errors.Is(err, errNoFile) {
-		code, msg = errNotFound, "file not found"
+		code, msg, reason = errNotFound, "file not found", reasonNotFound
 	}
+	l.cfg.Metrics.ended(resultRefused, reason)
 	pkt := appendError(nil, code, msg)
 	if _, werr := conn.WriteToUDPAddrPort(pkt, in.from); werr != nil {
 		in.log.Debug("tftp sending error", "err", werr)

@@ -78,6 +78,9 @@ type Config struct {
 	// requests get ERROR 0 "too many transfers from this address". Firmware
 	// fetches one file at a time, so a few suffice. 0 means 8.
 	MaxPerClient int
+	// Metrics counts transfers, bytes and errors for Prometheus; nil
+	// counts nothing. Build it with NewMetrics.
+	Metrics *Metrics
 }
 
 // Server is a read-only TFTP server. Make it with NewServer; its methods

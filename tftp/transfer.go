@@ -47,6 +47,7 @@ type transfer struct {
 	win     *window
 	retries int
 	stats   *counters
+	metrics *Metrics // nil counts nothing
 	log     *slog.Logger
 	debug   bool // whether log takes Debug records
 
@@ -204,6 +205,7 @@ func (t *transfer) notAck(b []byte) error {
 		return &clientError{code: code, msg: msg}
 	}
 	t.stats.malformed.Add(1)
+	t.metrics.malformed()
 	t.log.Debug("tftp ignoring unexpected packet", "remote", t.peer, "bytes", len(b))
 	return nil
 }
