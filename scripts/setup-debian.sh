@@ -11,6 +11,8 @@ packages=(
 	busybox-static cpio gzip xz-utils zstd dpkg util-linux
 	# Real clients the protocol tests talk to.
 	kea-admin tftp-hpa curl ignition openipmi ipmitool redfishtool
+	# The dashboard's real-browser test (web/ui/browser_test.go).
+	chromium
 	# Building and fetching.
 	git ca-certificates
 	# Optional: RACKBOOT_LAB_PCAP=1 captures the lab network.
