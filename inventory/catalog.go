@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"net/netip"
 	"os"
 	"path"
 	"regexp"
@@ -20,14 +22,20 @@ type File struct {
 	Machines []Machine `json:"machines"`
 }
 
-// Catalog is a validated inventory file, indexed for lookups. A Catalog is
-// never changed after LoadCatalog returns it, so it is safe for concurrent
-// use.
+// Catalog is a validated inventory file, indexed for lookups, or the
+// effective catalog an Inventory makes of one and the machines and
+// rejected MACs kept in its store. A Catalog is never changed once
+// returned, so it is safe for concurrent use.
 type Catalog struct {
 	path     string
 	profiles map[string]Profile
 	machines []Machine
-	byMAC    map[string]int
+	byMAC    map[string]int // canonical MAC -> index in machines
+	byName   map[string]int
+	byAddr   map[netip.Addr]int
+	// rejected holds the MACs whose DHCP rackboot ignores; never a
+	// declared machine's.
+	rejected map[string]bool
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`)
@@ -57,10 +65,7 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 }
 
 func newCatalog(f File) (*Catalog, error) {
-	c := &Catalog{
-		profiles: make(map[string]Profile, len(f.Profiles)),
-		byMAC:    make(map[string]int),
-	}
+	c := emptyCatalog()
 	for i, p := range f.Profiles {
 		if err := checkProfile(p); err != nil {
 			return nil, fmt.Errorf("%s: %w", entry("profiles", i, p.Name), err)
@@ -70,56 +75,128 @@ func newCatalog(f File) (*Catalog, error) {
 		}
 		c.profiles[p.Name] = p
 	}
-	names := make(map[string]bool)
-	addrs := make(map[string]string)
 	for i, m := range f.Machines {
-		where := entry("machines", i, m.Name)
-		if !namePattern.MatchString(m.Name) {
-			return nil, fmt.Errorf("%s: name: %q is not a DNS label of lower-case letters, digits, '-' and '.'", where, m.Name)
+		m.Source = SourceFile
+		checked, err := c.check(m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", entry("machines", i, m.Name), err)
 		}
-		if names[m.Name] {
-			return nil, fmt.Errorf("%s: name: defined twice", where)
-		}
-		names[m.Name] = true
-		if _, ok := c.profiles[m.Profile]; !ok {
-			return nil, fmt.Errorf("%s: profile: %q is not defined", where, m.Profile)
-		}
-		if len(m.MACs) == 0 {
-			return nil, fmt.Errorf("%s: macs: at least one MAC is required", where)
-		}
-		for j, raw := range m.MACs {
-			mac, err := NormalizeMAC(raw)
-			if err != nil {
-				return nil, fmt.Errorf("%s: macs[%d]: %w", where, j, err)
-			}
-			if !UnicastMAC(mac) {
-				return nil, fmt.Errorf("%s: macs[%d]: %s is a multicast, broadcast or all-zero "+
-					"address, never a network card's", where, j, mac)
-			}
-			if other, dup := c.byMAC[mac]; dup {
-				return nil, fmt.Errorf("%s: macs[%d]: %s already belongs to %s", where, j, mac, f.Machines[other].Name)
-			}
-			c.byMAC[mac] = i
-			m.MACs[j] = mac
-		}
-		if m.Address.IsValid() {
-			if !m.Address.Is4() {
-				return nil, fmt.Errorf("%s: address: %s is not an IPv4 address", where, m.Address)
-			}
-			if other, dup := addrs[m.Address.String()]; dup {
-				return nil, fmt.Errorf("%s: address: %s is already reserved for %s", where, m.Address, other)
-			}
-			addrs[m.Address.String()] = m.Name
-		}
-		if m.Arch != "" && !m.Arch.Valid() {
-			return nil, fmt.Errorf("%s: arch: %q is not one of bios, ia32-efi, x64-efi, arm32-efi, arm64-efi, x86-http, x64-http, arm64-http", where, m.Arch)
-		}
-		if err := m.BMC.check(); err != nil {
-			return nil, fmt.Errorf("%s: bmc.%w", where, err)
-		}
-		c.machines = append(c.machines, m)
+		c.insert(checked)
 	}
 	return c, nil
+}
+
+func emptyCatalog() *Catalog {
+	return &Catalog{
+		profiles: make(map[string]Profile),
+		byMAC:    make(map[string]int),
+		byName:   make(map[string]int),
+		byAddr:   make(map[netip.Addr]int),
+		rejected: make(map[string]bool),
+	}
+}
+
+// check validates m against c: its fields, its profile, and that its
+// name, MACs and address are not c's already. It returns m with its MACs
+// in canonical form. Errors read "field: problem" and wrap ErrInvalid or
+// ErrConflict.
+func (c *Catalog) check(m Machine) (Machine, error) {
+	if !namePattern.MatchString(m.Name) {
+		return m, invalid("name: %q is not a DNS label of lower-case letters, digits, '-' and '.'", m.Name)
+	}
+	if other, dup := c.byName[m.Name]; dup {
+		if c.machines[other].Source != m.Source {
+			return m, conflict("name: %s is declared in the inventory file too", m.Name)
+		}
+		return m, conflict("name: defined twice")
+	}
+	p, ok := c.profiles[m.Profile]
+	if !ok {
+		return m, invalid("profile: %q is not defined", m.Profile)
+	}
+	macs, err := c.checkMACs(m)
+	if err != nil {
+		return m, err
+	}
+	m.MACs = macs
+	if err := c.checkAddress(m.Address); err != nil {
+		return m, err
+	}
+	if m.Arch != "" && !m.Arch.Valid() {
+		return m, invalid("arch: %q is not one of bios, ia32-efi, x64-efi, arm32-efi, arm64-efi, x86-http, x64-http, arm64-http", m.Arch)
+	}
+	if err := m.BMC.check(); err != nil {
+		return m, invalid("bmc.%v", err)
+	}
+	if m.Source == SourceAPI {
+		return m, checkLabels(m.Labels, p.Ignition != nil)
+	}
+	return m, nil
+}
+
+// checkMACs returns the MACs of m in canonical form.
+func (c *Catalog) checkMACs(m Machine) ([]string, error) {
+	if len(m.MACs) == 0 {
+		return nil, invalid("macs: at least one MAC is required")
+	}
+	out := make([]string, 0, len(m.MACs))
+	for j, raw := range m.MACs {
+		mac, err := NormalizeMAC(raw)
+		if err != nil {
+			return nil, invalid("macs[%d]: %v", j, err)
+		}
+		if !UnicastMAC(mac) {
+			return nil, invalid("macs[%d]: %s is a multicast, broadcast or all-zero "+
+				"address, never a network card's", j, mac)
+		}
+		if other, dup := c.byMAC[mac]; dup {
+			return nil, conflict("macs[%d]: %s already belongs to %s", j, mac, c.machines[other].Name)
+		}
+		if slices.Contains(out, mac) {
+			return nil, conflict("macs[%d]: %s already belongs to %s", j, mac, m.Name)
+		}
+		out = append(out, mac)
+	}
+	return out, nil
+}
+
+func (c *Catalog) checkAddress(a netip.Addr) error {
+	switch other, dup := c.byAddr[a]; {
+	case !a.IsValid():
+		return nil
+	case !a.Is4():
+		return invalid("address: %s is not an IPv4 address", a)
+	case dup:
+		return conflict("address: %s is already reserved for %s", a, c.machines[other].Name)
+	}
+	return nil
+}
+
+// insert adds m, checked, to c's indexes.
+func (c *Catalog) insert(m Machine) {
+	i := len(c.machines)
+	c.machines = append(c.machines, m)
+	c.byName[m.Name] = i
+	for _, mac := range m.MACs {
+		c.byMAC[mac] = i
+	}
+	if m.Address.IsValid() {
+		c.byAddr[m.Address] = i
+	}
+}
+
+// clone returns a copy of c that insert may grow; profiles are shared,
+// as they never change.
+func (c *Catalog) clone() *Catalog {
+	return &Catalog{
+		path:     c.path,
+		profiles: c.profiles,
+		machines: slices.Clone(c.machines),
+		byMAC:    maps.Clone(c.byMAC),
+		byName:   maps.Clone(c.byName),
+		byAddr:   maps.Clone(c.byAddr),
+		rejected: make(map[string]bool),
+	}
 }
 
 func checkProfile(p Profile) error {
@@ -186,7 +263,21 @@ func (c *Catalog) Profile(name string) (Profile, bool) {
 	return p, ok
 }
 
-// Machines returns every declared machine in file order.
+// Named returns the declared machine called name.
+func (c *Catalog) Named(name string) (Machine, bool) {
+	i, ok := c.byName[name]
+	if !ok {
+		return Machine{}, false
+	}
+	return c.machines[i], true
+}
+
+// Rejected reports whether rackboot ignores the DHCP of mac (canonical
+// form): an operator rejected it, and no machine declares it.
+func (c *Catalog) Rejected(mac string) bool { return c != nil && c.rejected[mac] }
+
+// Machines returns every declared machine: the inventory file's in file
+// order, then those kept in the store, by name.
 func (c *Catalog) Machines() []Machine { return c.machines }
 
 // Profiles returns every profile, sorted by name.

@@ -98,7 +98,23 @@ type Machine struct {
 	Arch Arch `json:"arch,omitempty"`
 	// BMC is how rackboot reaches the machine's BMC; nil means none.
 	BMC *BMC `json:"bmc,omitempty"`
+	// Source says where the declaration comes from. The catalog sets it;
+	// it is neither read from the inventory file nor stored.
+	Source Source `json:"-"`
 }
+
+// Source is where a machine's declaration comes from.
+type Source string
+
+// Sources of declarations. A machine the catalog does not declare (one
+// only discovered on the network) has none.
+const (
+	// SourceFile: the operator's inventory file. The API shows such a
+	// machine read-only; only the file changes it.
+	SourceFile Source = "file"
+	// SourceAPI: declared through the REST API and kept in the store.
+	SourceAPI Source = "api"
+)
 
 // NormalizeMAC returns mac in rackboot's canonical form, lower-case and
 // colon-separated ("02:00:00:00:00:01"). It accepts the forms net.ParseMAC
