@@ -111,6 +111,10 @@ func (s *Server) parse(data []byte, src netip.AddrPort, port int) (*request, err
 	if !inventory.UnicastMAC(r.mac) {
 		return nil, fmt.Errorf("chaddr %s is not a unicast MAC", r.mac)
 	}
+	if s.rejected(r.mac) {
+		s.log.Debug("rejected mac ignored", "mac", r.mac)
+		return nil, nil
+	}
 	r.ciaddr = fromIP(msg.ClientIPAddr)
 	r.giaddr = fromIP(msg.GatewayIPAddr)
 	// Replies go to these addresses: refuse ones that would loop back or
@@ -252,6 +256,9 @@ func (r *request) tracked() bool { return r.declared || r.class.Boot() }
 func (s *Server) record(r *request, kind inventory.EventKind, ip netip.Addr, detail string) {
 	if !r.tracked() {
 		return
+	}
+	if kind == inventory.EventDHCPOffer {
+		detail += r.seen()
 	}
 	e := inventory.Event{Kind: kind, IP: ip, Detail: detail}
 	if _, err := s.inv.Record(r.mac, e); err != nil {

@@ -157,7 +157,7 @@ func TestProxyRecordsAddresses(t *testing.T) {
 		}
 	}
 	evs, _ := e.store.Timeline(mac(1).String())
-	if d := evs[0].Detail; d != "arch=x64-efi file=ipxe.efi" {
+	if d := evs[0].Detail; d != "arch=x64-efi file=ipxe.efi client_arch=x64-efi vendor=PXEClient:Arch:00007:UNDI:003000" {
 		t.Errorf("offer event detail = %q, want arch and file", d)
 	}
 

@@ -130,6 +130,10 @@ func (s *Server) machine(mac string) (inventory.Machine, bool) {
 	return c.Machine(mac)
 }
 
+// rejected reports whether an operator rejected mac: rackboot ignores its
+// packets until the machine is accepted.
+func (s *Server) rejected(mac string) bool { return s.inv.Catalog().Rejected(mac) }
+
 // claimFor builds the claim of client m (declared or not) on pool p.
 func (s *Server) claimFor(mac string, m inventory.Machine, p *Pool) claim {
 	r := s.reserved()
