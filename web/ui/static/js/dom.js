@@ -20,7 +20,7 @@ export function el(tag, attrs, ...children) {
 
 // append adds children (strings, nodes or arrays of them) to node.
 export function append(node, children) {
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }

@@ -78,7 +78,7 @@ class MachineView {
     setText(this.$('#machine-title'), m.name || m.macs[0]);
     document.title = `${m.name || m.macs[0]} · rackboot`;
     this.$('#m-state').replaceWith(Object.assign(stateBadge(m.state), {id: 'm-state'}));
-    this.$('#m-power').replaceWith(Object.assign(powerBadge(m.power), {id: 'm-power'}));
+    this.$('#m-power').replaceWith(Object.assign(m.power ? powerBadge(m.power) : el('span'), {id: 'm-power'}));
     setText(this.$('#m-source'), sourceText(m));
     const diag = this.$('#m-diagnosis');
     diag.hidden = !m.diagnosis;

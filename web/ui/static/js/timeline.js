@@ -53,7 +53,9 @@ export function summary(att) {
   }
   const stalled = att.events.find((e) => e.kind === 'stalled' || e.kind === 'provision-failed');
   if (stalled) return `stalled after ${duration(parseTime(stalled.time) - t0)}: ${stalled.detail || stalled.kind}`;
-  return `${att.events.length} events over ${duration(parseTime(last.time) - t0)}, latest ${last.kind}`;
+  const n = att.events.length;
+  if (n === 1) return `1 event, ${last.kind}`;
+  return `${n} events over ${duration(parseTime(last.time) - t0)}, latest ${last.kind}`;
 }
 
 // renderTimeline fills box with the attempts of events: the newest open,
