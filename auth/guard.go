@@ -82,6 +82,13 @@ func FromContext(ctx context.Context) (Identity, bool) {
 	return id, ok
 }
 
+// Who returns the name of the caller Require let through, for the
+// timeline's "by <name>"; "" when r did not pass Require.
+func (g *Guard) Who(r *http.Request) string {
+	id, _ := FromContext(r.Context())
+	return id.Name
+}
+
 // Require passes on only requests that authenticate (a bearer token or
 // the session cookie), whose role allows their method, and, for cookie
 // requests that change state, that carry the session's CSRF token and

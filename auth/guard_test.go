@@ -46,8 +46,7 @@ func newRig(t *testing.T) *rig {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v1/session", r.g.Session)
 	api.HandleFunc("/api/v1/thing", func(w http.ResponseWriter, req *http.Request) {
-		id, _ := FromContext(req.Context())
-		io.WriteString(w, "by "+id.Name)
+		io.WriteString(w, "by "+r.g.Who(req))
 	})
 	mux.Handle("/api/", r.g.Require(api))
 	ts := httptest.NewServer(mux)
@@ -377,6 +376,13 @@ func TestTokenNeverLogged(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs)
 		}
+	}
+}
+
+func TestWhoOutsideRequire(t *testing.T) {
+	r := newRig(t)
+	if got := r.g.Who(httptest.NewRequest("GET", "/", nil)); got != "" {
+		t.Errorf("Who(request that did not pass Require) = %q, want empty", got)
 	}
 }
 
