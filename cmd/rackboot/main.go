@@ -11,6 +11,8 @@
 //	rackboot reprovision MACHINE...  reinstall machines, rolling
 //	rackboot assets import FILE...   copy files into the assets directory, print sums
 //	rackboot assets fetch URL        download a file into the assets directory, checked
+//	rackboot token create --name N --role R   make an API token, print it once
+//	rackboot token list         show the API tokens' names and roles
 //	rackboot version            print the version
 //
 // Run "rackboot <command> -h" for the flags of a command; docs/config.md
@@ -57,6 +59,7 @@ commands:
   pxe-once   MACHINE: make the machine's next boot a network boot, through its BMC
   reprovision MACHINE...: reinstall machines by BMC and network boot, K at a time
   assets     import FILE... | fetch URL: bring files into the assets directory, print their sums
+  token      create --name N --role viewer|operator | list: manage the API tokens
   version    print the version
 `
 
@@ -78,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return reprovision(ctx, args[1:], stdout, stderr, getenv)
 	case "assets":
 		return assets(args[1:], stdout, stderr, getenv)
+	case "token":
+		return tokenCommand(args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "rackboot", version)
 		return nil
