@@ -12,6 +12,7 @@ import (
 // serveChain answers GET /boot.ipxe with the chain script.
 func (s *Server) serveChain(w http.ResponseWriter, r *http.Request) {
 	writeScript(w, s.chain)
+	s.metrics.script(scriptChain)
 }
 
 // serveScript answers GET /ipxe?mac=&uuid=&arch=&platform= with the
@@ -57,6 +58,7 @@ func (s *Server) serveScript(w http.ResponseWriter, r *http.Request) {
 	// adds a script-served event every RetryDelay; fold the repeats.
 	s.record(q.MAC, inventory.Event{Kind: inventory.EventScriptServed, IP: ip, Detail: q.detail()})
 	writeScript(w, script)
+	s.metrics.script(scriptMachine)
 	s.log.Info("boot script served", "mac", q.MAC, "ip", ip, "arch", q.Arch+"/"+q.Platform)
 }
 
@@ -73,6 +75,7 @@ func (s *Server) serveUnknown(w http.ResponseWriter, r *http.Request, q bootQuer
 	}
 	s.recordDiscovered(q, ip)
 	writeScript(w, script)
+	s.metrics.script(scriptUnknown)
 }
 
 func (s *Server) recordDiscovered(q bootQuery, ip netip.Addr) {

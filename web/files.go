@@ -110,6 +110,7 @@ func (s *Server) serveOpened(w http.ResponseWriter, r *http.Request, name string
 	cw := &responseWriter{ResponseWriter: w}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	http.ServeContent(cw, r, "", fi.ModTime(), f)
+	s.metrics.sent(cw.bytes)
 	if r.Method == http.MethodHead || !reachedEnd(cw, fi.Size()) {
 		return false
 	}

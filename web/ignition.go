@@ -79,6 +79,7 @@ func (s *Server) serveIgnition(w http.ResponseWriter, r *http.Request) {
 	m, p, ok := s.inv.Lookup(q.MAC)
 	if !ok || p.Ignition == nil {
 		s.log.Info("no ignition for machine", "mac", q.MAC, "ip", ip)
+		s.metrics.ignitionResult(ignitionNotFound)
 		writeError(w, r, http.StatusNotFound, "no ignition config for "+q.MAC)
 		return
 	}
@@ -146,6 +147,7 @@ func (s *Server) renderIgnition(w http.ResponseWriter, r *http.Request, ig *igni
 	cfg, err := ig.render.Render(r.Context(), m, p, prov.Generation)
 	if err != nil {
 		s.log.Error("rendering ignition", "mac", q.MAC, "ip", ip, "err", err)
+		s.metrics.ignitionResult(ignitionFailed)
 		s.record(q.MAC, inventory.Event{Kind: inventory.EventError, IP: ip,
 			Detail: "rendering ignition: " + err.Error()})
 		writeError(w, r, http.StatusInternalServerError,
@@ -163,6 +165,7 @@ func (s *Server) renderIgnition(w http.ResponseWriter, r *http.Request, ig *igni
 	w.Header().Set("Content-Type", "application/vnd.coreos.ignition+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(cfg)
+	s.metrics.ignitionResult(ignitionServed)
 	s.log.Info("ignition served", "mac", q.MAC, "ip", ip, "bytes", len(cfg))
 }
 
@@ -175,6 +178,7 @@ func (s *Server) refuseIgnition(w http.ResponseWriter, r *http.Request, q igniti
 		return
 	}
 	s.log.Info("ignition refused", "mac", q.MAC, "ip", ip, "err", reason)
+	s.metrics.ignitionResult(ignitionRefused)
 	s.record(q.MAC, inventory.Event{Kind: inventory.EventIgnitionRefused, IP: ip, Detail: reason})
 	writeError(w, r, http.StatusForbidden, "ignition refused: "+reason)
 }

@@ -36,6 +36,7 @@ func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request, q bootQuery,
 	s.record(q.MAC, inventory.Event{Kind: inventory.EventScriptServed, IP: ip,
 		Detail: fmt.Sprintf("local boot by %s, installed in generation %d, %s", how, gen, q.detail())})
 	writeScript(w, script)
+	s.metrics.script(scriptLocal)
 	s.log.Info("local boot script served", "mac", q.MAC, "ip", ip, "arch", q.Arch+"/"+q.Platform)
 }
 

@@ -69,6 +69,7 @@ type Server struct {
 	reprov Reprovisioner
 	// tracker adds the Node view to the machine API; nil until SetTracker.
 	tracker Tracker
+	metrics *Metrics // nil until SetMetrics: counts nothing
 }
 
 // NewServer checks cfg and returns a server over inv. A nil log is silent.
