@@ -49,6 +49,9 @@ type Config struct {
 	IPMITool string
 	// Dial builds the client of one operation; nil means bmclib's.
 	Dial DialFunc
+	// Metrics counts and times operations for Prometheus; nil counts
+	// nothing. Build it with NewMetrics.
+	Metrics *Metrics
 }
 
 // Validate reports the first bad field of c, naming it.
@@ -152,6 +155,7 @@ func (c *Controller) do(ctx context.Context, m inventory.Machine, who string,
 	}
 	err := c.acquireAndRun(ctx, m, op, &res)
 	res.Duration = time.Since(start)
+	c.cfg.Metrics.observe(op.name, res.Duration, err)
 	c.record(m, who, res, op.kind, err)
 	return res, err
 }
