@@ -62,7 +62,8 @@ func (g *Guard) Login(w http.ResponseWriter, r *http.Request) {
 }
 
 // startSession ends the caller's old session, if any, and starts one.
-func (g *Guard) startSession(w http.ResponseWriter, r *http.Request, id Identity, tokenHash string) {
+func (g *Guard) startSession(w http.ResponseWriter, r *http.Request, id Identity,
+	tokenHash string) {
 	if c, err := r.Cookie(CookieName); err == nil {
 		g.sessions.remove(c.Value)
 	}

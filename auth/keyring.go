@@ -128,7 +128,8 @@ func Bootstrap(tokensFile, plainFile string, now time.Time) (Entry, error) {
 	if err := writeFileAtomic(plainFile, []byte(tok+"\n"), 0o600); err != nil {
 		return Entry{}, fmt.Errorf("saving the first token: %w", err)
 	}
-	e := Entry{Name: BootstrapName, Role: Operator, Hash: Hash(tok), Created: now.UTC().Truncate(time.Second)}
+	e := Entry{Name: BootstrapName, Role: Operator, Hash: Hash(tok),
+		Created: now.UTC().Truncate(time.Second)}
 	if err := AppendToken(tokensFile, e); err != nil {
 		return Entry{}, fmt.Errorf("saving the first token: %w", err)
 	}

@@ -40,7 +40,8 @@ const (
 // host; created says so. The key is written with mode 0600 in a folder of
 // mode 0700. Files that do not parse are an error, not replaced. dir is
 // rackboot's own: an operator's certificate goes through Load.
-func LoadOrCreate(dir string, hosts []string, log *slog.Logger) (tls.Certificate, string, bool, error) {
+func LoadOrCreate(dir string, hosts []string, log *slog.Logger) (
+	tls.Certificate, string, bool, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -62,7 +63,8 @@ func LoadOrCreate(dir string, hosts []string, log *slog.Logger) (tls.Certificate
 }
 
 // loadKept loads the kept certificate, or says why a new one is needed.
-func loadKept(certPath, keyPath string, hosts []string, now time.Time) (tls.Certificate, string, error) {
+func loadKept(certPath, keyPath string, hosts []string, now time.Time) (
+	tls.Certificate, string, error) {
 	_, certErr := os.Stat(certPath)
 	_, keyErr := os.Stat(keyPath)
 	switch {
@@ -75,8 +77,8 @@ func loadKept(certPath, keyPath string, hosts []string, now time.Time) (tls.Cert
 	}
 	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
 	if err != nil {
-		return tls.Certificate{}, "", fmt.Errorf("loading %s: %w (remove both files to make a new one)",
-			certPath, err)
+		return tls.Certificate{}, "", fmt.Errorf(
+			"loading %s: %w (remove both files to make a new one)", certPath, err)
 	}
 	leaf, err := leafOf(cert)
 	if err != nil {
@@ -133,8 +135,9 @@ func template(hosts []string, now time.Time) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("making a serial number: %w", err)
 	}
 	t := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{Organization: []string{"rackboot"}, CommonName: "rackboot admin"},
+		SerialNumber: serial,
+		Subject: pkix.Name{Organization: []string{"rackboot"},
+			CommonName: "rackboot admin"},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(Validity),
 		KeyUsage:              x509.KeyUsageDigitalSignature,

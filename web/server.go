@@ -60,7 +60,7 @@ type Server struct {
 	log     *slog.Logger
 	scripts *ipxe.Scripts
 	chain   []byte // the /boot.ipxe script, rendered once
-	router  *chi.Mux
+	router  *chi.Mux // the boot listener's routes
 	// ignition serves /ignition; nil until SetIgnition.
 	ignition *ignitionSide
 	// bmc drives the power routes; nil until SetBMC.
@@ -89,17 +89,17 @@ func NewServer(cfg Config, inv Inventory, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{cfg: cfg, inv: inv, log: log, scripts: scripts, chain: chain}
-	s.router = s.routes()
+	s.router = s.bootRoutes()
 	return s, nil
 }
 
-func (s *Server) routes() *chi.Mux {
+// bootRoutes are the boot listener's: what firmware, iPXE and a booting
+// OS fetch or post. Nothing administrative is reachable on it.
+func (s *Server) bootRoutes() *chi.Mux {
 	r := chi.NewRouter()
 	r.Use(s.observe)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, "not found")
-	})
-	r.MethodNotAllowed(s.methodNotAllowed)
+	r.NotFound(notFound)
+	r.MethodNotAllowed(methodNotAllowed)
 	r.Get("/boot.ipxe", s.serveChain)
 	r.Get("/ipxe", s.serveScript)
 	r.Get("/ignition", s.serveIgnition)
@@ -107,25 +107,31 @@ func (s *Server) routes() *chi.Mux {
 	r.Head("/assets/*", s.serveAsset)
 	r.Get("/loaders/{file}", s.serveLoader)
 	r.Head("/loaders/{file}", s.serveLoader)
+	r.Post("/api/v1/machines/{mac}/callback", s.postCallback)
+	return r
+}
+
+// apiRoutes registers the JSON API under /api/v1 on r; the admin listener
+// serves it behind authentication.
+func (s *Server) apiRoutes(r chi.Router) {
 	r.Route("/api/v1/machines", func(r chi.Router) {
 		r.Get("/", s.listMachines)
 		r.Get("/{mac}", s.getMachine)
 		r.Get("/{mac}/timeline", s.getTimeline)
-		r.Post("/{mac}/callback", s.postCallback)
 		s.bmcRoutes(r)
 		s.provisionRoutes(r)
 	})
 	r.Route("/api/v1/reprovision", s.batchRoutes)
-	return r
 }
 
-// Handler returns the server's HTTP handler, for tests and for callers
-// that run their own http.Server.
-func (s *Server) Handler() http.Handler { return s.router }
+// BootHandler returns the boot listener's HTTP handler, for tests and for
+// callers that run their own http.Server.
+func (s *Server) BootHandler() http.Handler { return s.router }
 
-// Run listens on Config.Addr and serves until ctx ends, then shuts down
-// gracefully: requests still running after Config.ShutdownTimeout are cut
-// and logged. It returns nil once stopped, an error only when serving fails.
+// Run listens on Config.Addr and serves the boot routes in plain HTTP
+// until ctx ends, then shuts down gracefully: requests still running
+// after Config.ShutdownTimeout are cut and logged. It returns nil once
+// stopped, an error only when serving fails.
 func (s *Server) Run(ctx context.Context) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
@@ -135,37 +141,44 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves on ln until ctx ends, like Run. It closes ln.
+// Serve serves the boot routes on ln until ctx ends, like Run. It closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return serveHTTP(ctx, ln, s.router, "http", s.cfg.shutdownTimeout(), s.log)
+}
+
+// serveHTTP serves h on ln until ctx ends, then shuts down within grace;
+// name tells the listeners apart in logs and errors.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, name string,
+	grace time.Duration, log *slog.Logger) error {
 	hs := &http.Server{
-		Handler:           s.router,
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("http serving", "addr", ln.Addr().String())
+	log.Info(name+" serving", "addr", ln.Addr().String())
 
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serving http on %s: %w", ln.Addr(), err)
+		return fmt.Errorf("serving %s on %s: %w", name, ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownTimeout())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	err := hs.Shutdown(sctx)
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
-		return fmt.Errorf("serving http on %s: %w", ln.Addr(), serr)
+		return fmt.Errorf("serving %s on %s: %w", name, ln.Addr(), serr)
 	}
 	if err != nil {
 		// A stop is not a failure because a client was slow: cut the
 		// requests still in flight and say so.
 		hs.Close()
-		s.log.Warn("http requests cut short by shutdown", "err", err)
+		log.Warn(name+" requests cut short by shutdown", "err", err)
 	}
 	return nil
 }
