@@ -10,9 +10,11 @@
 //
 // The admin router mounts a Guard:
 //
-//	ring, created, err := auth.Load(auth.Files{Tokens: tokensFile,
+//	ring, err := auth.Load(auth.Files{Tokens: tokensFile,
 //		Env: os.Getenv("RACKBOOT_TOKENS"), Bootstrap: adminTokenFile}, log)
-//	g := auth.NewGuard(auth.Config{Keyring: ring, Log: log})
+//	...
+//	g, err := auth.NewGuard(auth.Config{Keyring: ring, Log: log})
+//	...
 //	r.Post("/login", g.Login)
 //	r.Post("/logout", g.Logout)
 //	r.Group(func(r chi.Router) {
