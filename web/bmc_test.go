@@ -73,7 +73,7 @@ func post(t *testing.T, srv *Server, target, body string, hdr http.Header) *http
 		r.Header[k] = v
 	}
 	w := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(w, r)
+	routeTest(t, srv, r).ServeHTTP(w, r)
 	return w
 }
 
@@ -81,9 +81,10 @@ func TestBMCThroughTheAPI(t *testing.T) {
 	sim := redfishsim.New(redfishsim.Config{User: "admin", Password: bmcPass})
 	t.Cleanup(sim.Close)
 	srv, inv := bmcServer(t, sim, nil)
-	alice := http.Header{ActorHeader: {"alice"}}
+	// The caller is the token's owner, whatever the client claims.
+	mallory := http.Header{ActorHeader: {"mallory"}}
 
-	w := post(t, srv, "/api/v1/machines/node1/power", `{"action": "on"}`, alice)
+	w := post(t, srv, "/api/v1/machines/node1/power", `{"action": "on"}`, mallory)
 	var res BMCResult
 	if err := json.Unmarshal(w.Body.Bytes(), &res); w.Code != http.StatusOK || err != nil {
 		t.Fatalf("POST power on = %d %s", w.Code, w.Body)
@@ -102,9 +103,9 @@ func TestBMCThroughTheAPI(t *testing.T) {
 	}
 
 	evs, _ := inv.Timeline("02:00:00:00:00:01")
-	if len(evs) != 3 || !strings.HasPrefix(evs[0].Detail, "by alice via api "+ip1+": on via redfish: ok") ||
-		evs[1].Kind != inventory.EventBMCBootDevice || !strings.HasPrefix(evs[1].Detail, "by api "+ip1+": pxe-once") {
-		t.Errorf("timeline = %+v, want power on by alice, then pxe-once by the api", evs)
+	if len(evs) != 3 || !strings.HasPrefix(evs[0].Detail, "by operator via api "+ip1+": on via redfish: ok") ||
+		evs[1].Kind != inventory.EventBMCBootDevice || !strings.HasPrefix(evs[1].Detail, "by operator via api "+ip1+": pxe-once") {
+		t.Errorf("timeline = %+v, want power on, then pxe-once, both by the token's owner", evs)
 	}
 	for _, e := range evs {
 		if strings.Contains(e.Detail, bmcPass) {

@@ -171,8 +171,22 @@ func (e *env) do(t *testing.T, rq request) *httptest.ResponseRecorder {
 		r.Header[k] = v
 	}
 	w := httptest.NewRecorder()
-	e.srv.Handler().ServeHTTP(w, r)
+	routeTest(t, e.srv, r).ServeHTTP(w, r)
 	return w
+}
+
+// routeTest picks the listener that serves r, as a deployment does: the
+// admin one for the API (the callback aside), authenticated as an
+// operator unless r carries its own credential.
+func routeTest(t *testing.T, s *Server, r *http.Request) http.Handler {
+	t.Helper()
+	if !strings.HasPrefix(r.URL.Path, "/api/") || strings.HasSuffix(r.URL.Path, "/callback") {
+		return s.BootHandler()
+	}
+	if r.Header.Get("Authorization") == "" {
+		r.Header.Set("Authorization", "Bearer "+operatorToken)
+	}
+	return newTestAdmin(t, s, AdminConfig{}).Handler()
 }
 
 func (e *env) get(t *testing.T, target string) *httptest.ResponseRecorder {

@@ -75,17 +75,25 @@ func (s *Server) recovered(w *responseWriter, r *http.Request, p any) {
 	}
 }
 
+// notFound answers 404 in the form the path's clients read.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, http.StatusNotFound, "not found")
+}
+
 // methodNotAllowed answers 405 with the Allow header RFC 9110 section
-// 15.5.6 asks for.
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+// 15.5.6 asks for, from the routes of the router that matched the path.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.RawPath // what chi routes on
 	if path == "" {
 		path = r.URL.Path
 	}
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost} {
-		if s.router.Match(chi.NewRouteContext(), m, path) {
-			allow = append(allow, m)
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.Routes != nil {
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost,
+			http.MethodPut, http.MethodDelete} {
+			if rc.Routes.Match(chi.NewRouteContext(), m, path) {
+				allow = append(allow, m)
+			}
 		}
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))

@@ -54,13 +54,13 @@ func TestReprovisionRoute(t *testing.T) {
 	e := newEnv(t)
 	withWorkflow(t, e)
 	w := e.do(t, request{method: http.MethodPost, target: "/api/v1/machines/node1/reprovision",
-		header: http.Header{ActorHeader: {"alice"}}})
+		header: http.Header{ActorHeader: {"mallory"}}})
 	if w.Code != http.StatusAccepted {
 		t.Fatalf("POST reprovision = %d %q, want 202", w.Code, w.Body)
 	}
 	j := decode[provision.Job](t, w.Body.Bytes())
-	if j.Machine != "node1" || j.State != provision.StateQueued || j.By != "alice via api "+ip1 {
-		t.Errorf("job = %+v, want node1 queued by alice via api %s", j, ip1)
+	if j.Machine != "node1" || j.State != provision.StateQueued || j.By != "operator via api "+ip1 {
+		t.Errorf("job = %+v, want node1 queued by operator via api %s (the token's owner)", j, ip1)
 	}
 
 	// By MAC, the same machine: already in flight.

@@ -118,10 +118,14 @@ func (s *Server) apiRoutes(r chi.Router) {
 		r.Get("/", s.listMachines)
 		r.Get("/{mac}", s.getMachine)
 		r.Get("/{mac}/timeline", s.getTimeline)
+		r.Get("/{mac}/explain", s.getExplain)
+		s.declareRoutes(r)
 		s.bmcRoutes(r)
 		s.provisionRoutes(r)
 	})
 	r.Route("/api/v1/reprovision", s.batchRoutes)
+	s.profileRoutes(r)
+	s.eventRoutes(r)
 }
 
 // BootHandler returns the boot listener's HTTP handler, for tests and for

@@ -186,9 +186,12 @@ func TestServeShutdownTimeout(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	admin := newTestAdmin(t, srv, AdminConfig{})
+	go func() { done <- admin.Serve(ctx, ln) }()
 	go func() {
-		if resp, err := http.Get("http://" + ln.Addr().String() + "/api/v1/machines"); err == nil {
+		r, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/api/v1/machines", nil)
+		r.Header.Set("Authorization", "Bearer "+operatorToken)
+		if resp, err := http.DefaultClient.Do(r); err == nil {
 			resp.Body.Close()
 		}
 	}()
@@ -200,7 +203,7 @@ func TestServeShutdownTimeout(t *testing.T) {
 	if err != nil {
 		t.Errorf("Serve() with a request in flight = %v, want nil", err)
 	}
-	if !strings.Contains(e.logs.String(), "http requests cut short by shutdown") {
+	if !strings.Contains(e.logs.String(), "admin requests cut short by shutdown") {
 		t.Errorf("log does not say requests were cut:\n%s", e.logs)
 	}
 }

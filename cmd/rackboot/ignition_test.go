@@ -401,7 +401,7 @@ func newIgnitionEnv(t *testing.T, dir string, c *inventory.Catalog) *ignitionEnv
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = e.web.Handler()
+	ts.Config.Handler = e.web.BootHandler()
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return e

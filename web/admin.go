@@ -1,0 +1,182 @@
+package web
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// Guard authenticates the admin listener's requests; package auth
+// provides one.
+type Guard interface {
+	// Require passes on the requests whose credential allows them and
+	// answers the others itself (401, 403, 429).
+	Require(next http.Handler) http.Handler
+	// Login signs a user in (POST /login); Logout signs them out (POST
+	// /logout); Session describes the caller's session (GET
+	// /api/v1/session).
+	Login(w http.ResponseWriter, r *http.Request)
+	Logout(w http.ResponseWriter, r *http.Request)
+	Session(w http.ResponseWriter, r *http.Request)
+	// Who names the caller of a request that Require let through.
+	Who(r *http.Request) string
+}
+
+// AdminConfig is the configuration of the admin listener.
+type AdminConfig struct {
+	// Addr is the TCP address to listen on, such as ":8443".
+	Addr string
+	// TLS carries the listener's certificate. Run refuses to serve
+	// without it: the admin side carries tokens and session cookies.
+	TLS *tls.Config
+	// Guard authenticates every request but the health checks and the
+	// dashboard's static files. Required.
+	Guard Guard
+	// UI serves the dashboard at "/"; nil serves no dashboard.
+	UI http.Handler
+	// Metrics serves /metrics to viewers; nil serves none.
+	Metrics http.Handler
+	// Ready reports why rackboot is not ready to serve, for /readyz; nil
+	// checks only the store.
+	Ready func() error
+}
+
+// Admin is the admin listener: the REST API, the dashboard, /metrics and
+// the health checks, over HTTPS and behind a Guard.
+type Admin struct {
+	srv    *Server
+	cfg    AdminConfig
+	router *chi.Mux
+}
+
+// NewAdmin returns the admin side of s.
+func NewAdmin(s *Server, cfg AdminConfig) (*Admin, error) {
+	if cfg.Guard == nil {
+		return nil, errors.New("web: admin listener: no Guard")
+	}
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		return nil, fmt.Errorf("web: admin listener: Addr: %w", err)
+	}
+	a := &Admin{srv: s, cfg: cfg}
+	a.router = a.routes()
+	return a, nil
+}
+
+func (a *Admin) routes() *chi.Mux {
+	s := a.srv
+	r := chi.NewRouter()
+	r.Use(s.observe, secureHeaders)
+	r.NotFound(notFound)
+	r.MethodNotAllowed(methodNotAllowed)
+	r.Get("/healthz", healthz)
+	r.Get("/readyz", a.readyz)
+	r.Post("/login", a.cfg.Guard.Login)
+	r.Post("/logout", a.cfg.Guard.Logout)
+	r.Group(func(r chi.Router) {
+		r.Use(a.cfg.Guard.Require, a.stampActor)
+		r.Get("/api/v1/session", a.cfg.Guard.Session)
+		s.apiRoutes(r)
+		if a.cfg.Metrics != nil {
+			r.Handle("/metrics", a.cfg.Metrics)
+		}
+	})
+	if a.cfg.UI != nil {
+		r.Get("/", a.cfg.UI.ServeHTTP)
+		r.Get("/ui/*", a.cfg.UI.ServeHTTP)
+		r.Head("/ui/*", a.cfg.UI.ServeHTTP)
+	}
+	return r
+}
+
+// Handler returns the admin listener's HTTP handler, for tests and for
+// callers that run their own http.Server.
+func (a *Admin) Handler() http.Handler { return a.router }
+
+// Run listens on AdminConfig.Addr and serves HTTPS until ctx ends, then
+// shuts down like Server.Run.
+func (a *Admin) Run(ctx context.Context) error {
+	if a.cfg.TLS == nil {
+		return errors.New("admin listener: no TLS certificate")
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", a.cfg.Addr, err)
+	}
+	return a.Serve(ctx, tls.NewListener(ln, a.cfg.TLS))
+}
+
+// Serve serves the admin routes on ln, which the caller wraps in TLS,
+// until ctx ends. It closes ln.
+func (a *Admin) Serve(ctx context.Context, ln net.Listener) error {
+	return serveHTTP(ctx, ln, a.router, "admin", a.srv.cfg.shutdownTimeout(), a.srv.log)
+}
+
+// stampActor puts the authenticated caller's name where the routes that
+// record who asked read it, replacing whatever the client sent.
+func (a *Admin) stampActor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set(ActorHeader, a.cfg.Guard.Who(r))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// secureHeaders sets the headers every admin answer carries: no framing,
+// no sniffing, no referrer, HTTPS only.
+func secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// healthz answers the liveness check: the process serves HTTP.
+func healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// readyTimeout bounds the readiness checks.
+const readyTimeout = 5 * time.Second
+
+// readyz answers the readiness check: the store answers and every part
+// rackboot runs is serving. The body says what is wrong.
+func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
+	errc := make(chan error, 1)
+	go func() { errc <- a.ready() }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-time.After(readyTimeout):
+		err = errors.New("readiness checks took too long")
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err != nil {
+		a.srv.log.Debug("not ready", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %v\n", err)
+		return
+	}
+	w.Write([]byte("ok\n"))
+}
+
+func (a *Admin) ready() error {
+	if _, err := a.srv.inv.Status("00:00:00:00:00:00"); err != nil && !errors.Is(err, inventory.ErrNotFound) {
+		return fmt.Errorf("store: %w", err)
+	}
+	if a.cfg.Ready != nil {
+		return a.cfg.Ready()
+	}
+	return nil
+}
