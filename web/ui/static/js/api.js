@@ -64,6 +64,7 @@ async function decode(resp) {
 
 export const get = (path) => request('GET', path);
 export const post = (path, body) => request('POST', path, body);
+export const del = (path) => request('DELETE', path);
 
 // query builds "path?k=v&..." from the non-empty values of params.
 export function query(path, params) {

@@ -74,8 +74,8 @@ class DiscoveredView {
       el('td', {}, el('div', {class: 'buttons'},
         el('button', {type: 'button', class: 'primary', disabled: !operator,
           title: operator ? null : 'Operators only', onclick: () => this.showAccept(tr, mac)}, 'Accept…'),
-        m.rejected ? null : el('button', {type: 'button', disabled: !operator,
-          title: operator ? null : 'Operators only', onclick: (e) => this.reject(e.target, mac)}, 'Reject'))),
+        el('button', {type: 'button', disabled: !operator, title: operator ? null : 'Operators only',
+          onclick: (e) => this.reject(e.target, mac, !m.rejected)}, m.rejected ? 'Unreject' : 'Reject'))),
     );
     return tr;
   }
@@ -128,13 +128,17 @@ class DiscoveredView {
     this.load();
   }
 
-  async reject(button, mac) {
+  // reject makes rackboot ignore mac's DHCP, or, with on false, answer
+  // it again.
+  async reject(button, mac, on) {
     button.disabled = true;
+    const path = `/api/v1/machines/${api.enc(mac)}/reject`;
     try {
-      await api.post(`/api/v1/machines/${api.enc(mac)}/reject`);
-      toast(`Rejected ${mac}: rackboot ignores its DHCP from now on.`);
+      await (on ? api.post(path) : api.del(path));
+      toast(on ? `Rejected ${mac}: rackboot ignores its DHCP from now on.` :
+        `${mac} is no longer rejected.`);
     } catch (err) {
-      toast(`Could not reject ${mac}: ${err.message}`, true);
+      toast(`Could not change ${mac}: ${err.message}`, true);
       button.disabled = false;
       return;
     }

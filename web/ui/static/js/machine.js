@@ -145,8 +145,8 @@ class MachineView {
   async power(action) {
     await this.act(`Power ${action}…`, async () => {
       const r = await api.post(`/api/v1/machines/${api.enc(this.info.name)}/power`, {action});
-      const state = r.power ? `, power ${r.power}` : '';
-      return `Power ${r.action}: done${state} in ${r.duration_ms} ms.${r.detail ? ` ${r.detail}` : ''}`;
+      const state = r.power ? `; power is ${r.power}` : '';
+      return `Power ${r.action} done in ${r.duration_ms} ms${state}${r.detail ? `: ${r.detail}` : ''}.`;
     });
   }
 
