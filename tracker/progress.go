@@ -233,6 +233,7 @@ func (t *Tracker) enter(v machineView, p *progress, s inventory.State, o observa
 		return fmt.Errorf("recording %s of %s: %w", s, v.m.Name, err)
 	}
 	p.stage, p.since, p.failed, p.diagnosis = s, e.Time, false, ""
+	t.metrics.entered(s)
 	t.log.Info("machine "+string(s), "machine", v.m.Name, "mac", v.mac, "node", p.node)
 	return nil
 }
@@ -297,6 +298,7 @@ func (t *Tracker) checkDeadline(v machineView, p *progress, o observation) error
 		return fmt.Errorf("recording the stall of %s: %w", v.m.Name, err)
 	}
 	p.failed, p.diagnosis = true, diag
+	t.metrics.entered(inventory.StateFailed)
 	t.log.Warn("machine stalled", "machine", v.m.Name, "mac", v.mac,
 		"state", string(p.stage), "err", diag)
 	return nil

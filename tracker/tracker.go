@@ -87,6 +87,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics counts stage transitions for Prometheus; nil counts
+	// nothing. Build it with NewMetrics.
+	Metrics *Metrics
 }
 
 // Tracker follows machines to Ready Nodes. Create it with New and start it
@@ -102,6 +105,7 @@ type Tracker struct {
 	rescan    time.Duration
 	drainFor  time.Duration
 	now       func() time.Time
+	metrics   *Metrics // nil counts nothing
 
 	// queue holds the machines and CSRs to look at; Run shuts it down.
 	queue workqueue.TypedRateLimitingInterface[key]
@@ -137,6 +141,7 @@ func New(cfg Config, inv Inventory, revoker Revoker, log *slog.Logger) (*Tracker
 		deadlines: cfg.Deadlines.withDefaults(), now: cfg.Now,
 		resync: orDefault(cfg.Resync, DefaultResync), rescan: orDefault(cfg.Rescan, DefaultRescan),
 		drainFor: orDefault(cfg.DrainTimeout, DefaultDrainTimeout), queue: newQueue(),
+		metrics:  cfg.Metrics,
 		machines: map[string]*progress{}, unknown: map[string]bool{}, left: map[string]bool{}}
 	if t.now == nil {
 		t.now = time.Now
