@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rackboot/rackboot/auth"
 	"github.com/rackboot/rackboot/bmc"
 	"github.com/rackboot/rackboot/dhcp"
 	"github.com/rackboot/rackboot/inventory"
@@ -15,14 +16,24 @@ import (
 	"github.com/rackboot/rackboot/web"
 )
 
+// server is rackboot serve's parts: what runs until the end, and what a
+// SIGHUP reloads beside the inventory.
+type server struct {
+	runners []runner
+	guard   *auth.Guard
+}
+
 // build makes the long-running parts from the settings. Errors name the
 // setting at fault.
-func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runner, error) {
+func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) (*server, error) {
 	loaders := s.loaderFiles(log)
 	if len(loaders) == 0 && s.TFTPRoot == "" {
 		return nil, fmt.Errorf("ipxe-dir: no boot loader found in %s (Debian's ipxe package fills /usr/lib/ipxe)", s.IPXEDir)
 	}
-	d, err := dhcp.NewServer(s.dhcpConfig(), inv, log.With("component", "dhcp"))
+	reg := newRegistry()
+	dc := s.dhcpConfig()
+	dc.Metrics = dhcp.NewMetrics(reg)
+	d, err := dhcp.NewServer(dc, inv, log.With("component", "dhcp"))
 	if err != nil {
 		return nil, fmt.Errorf("dhcp: %w", err)
 	}
@@ -31,6 +42,7 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runn
 		Interface: s.Interface,
 		Roots:     s.rootDirs(),
 		Files:     loaders,
+		Metrics:   tftp.NewMetrics(reg),
 	}, inv, log.With("component", "tftp"))
 	if err != nil {
 		return nil, fmt.Errorf("tftp: %w", err)
@@ -45,13 +57,22 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runn
 	if err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
-	ctl, err := bmc.New(bmc.Config{Timeout: s.BMCTimeout, MaxConcurrent: s.BMCMaxConcurrent},
-		inv, log.With("component", "bmc"))
+	w.SetMetrics(web.NewMetrics(reg))
+	guard, err := s.newGuard(log.With("component", "auth"))
+	if err != nil {
+		return nil, err
+	}
+	admin, err := s.newAdmin(w, guard, reg, log.With("component", "admin"))
+	if err != nil {
+		return nil, err
+	}
+	ctl, err := bmc.New(bmc.Config{Timeout: s.BMCTimeout, MaxConcurrent: s.BMCMaxConcurrent,
+		Metrics: bmc.NewMetrics(reg)}, inv, log.With("component", "bmc"))
 	if err != nil {
 		return nil, fmt.Errorf("bmc: %w", err)
 	}
 	w.SetBMC(ctl)
-	cluster, tr, err := setupCluster(s, w, inv, log)
+	cluster, tr, err := setupCluster(s, w, inv, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +85,8 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) ([]runn
 		return nil, err
 	}
 	w.SetReprovisioner(wf)
-	return append([]runner{d, t, w, wf}, cluster...), nil
+	runners := append([]runner{d, t, w, admin, wf}, cluster...)
+	return &server{runners: runners, guard: guard}, nil
 }
 
 func (s *serveSettings) dhcpConfig() dhcp.Config {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rackboot/rackboot/internal/kubetest"
 	"github.com/rackboot/rackboot/internal/testlog"
 	"github.com/rackboot/rackboot/inventory"
@@ -40,7 +41,7 @@ func TestIgnitionAgainstCluster(t *testing.T) {
 	writeKubeconfig(t, e.settings.Kubeconfig,
 		&clientcmdapi.Cluster{Server: cp.Server, CertificateAuthorityData: cp.CA}, cp.Admin.BearerToken)
 	var logs lockedBuffer
-	runners, tr, err := setupCluster(&e.settings, e.web, e.inv, slog.New(slog.NewTextHandler(&logs, nil)))
+	runners, tr, err := setupCluster(&e.settings, e.web, e.inv, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

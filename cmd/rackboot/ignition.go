@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"golang.org/x/sync/singleflight"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -39,7 +41,7 @@ const clusterCheckTimeout = 30 * time.Second
 // says once in the log that both are off (/ignition answers 404) and
 // returns none.
 func setupCluster(s *serveSettings, w *web.Server, inv *inventory.Inventory,
-	log *slog.Logger) ([]runner, *tracker.Tracker, error) {
+	reg prometheus.Registerer, log *slog.Logger) ([]runner, *tracker.Tracker, error) {
 	profiles := ignitionProfiles(inv.Catalog())
 	if s.Kubeconfig == "" {
 		level := slog.LevelInfo
@@ -64,7 +66,7 @@ func setupCluster(s *serveSettings, w *web.Server, inv *inventory.Inventory,
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
 	}
-	tr, err := tracker.New(tracker.Config{Client: cs}, inv, m, log.With("component", "tracker"))
+	tr, err := tracker.New(tracker.Config{Client: cs, Metrics: tracker.NewMetrics(reg)}, inv, m, log.With("component", "tracker"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("tracker: %w", err)
 	}

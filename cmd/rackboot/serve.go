@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rackboot/rackboot/auth"
 	"github.com/rackboot/rackboot/ignition"
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/ipxe"
@@ -43,6 +44,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	if err != nil {
 		return fmt.Errorf("inventory: %w", err)
 	}
+	// A fresh data volume has no assets folder yet; profiles that name
+	// files still fail below until the files are there.
+	if err := os.MkdirAll(s.AssetsDir, 0o750); err != nil {
+		return fmt.Errorf("assets-dir: %w", err)
+	}
 	if err := verifyAssets(catalog, s.AssetsDir); err != nil {
 		return err
 	}
@@ -53,17 +59,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	defer store.Close()
 	inv := inventory.New(catalog, store)
 
-	parts, err := build(&s, inv, log)
+	s.TokensEnv = getenv("RACKBOOT_TOKENS")
+	srv, err := build(&s, inv, log)
 	if err != nil {
 		return err
 	}
 	log.Info("rackboot starting", "version", version, "mode", s.Mode, "iface", s.Interface,
 		"ip", s.ServerIP, "http_url", s.HTTPURL, "machines", len(catalog.Machines()))
 	g, ctx := errgroup.WithContext(ctx)
-	for _, p := range parts {
+	for _, p := range srv.runners {
 		g.Go(func() error { return p.Run(ctx) })
 	}
-	g.Go(func() error { return reloadOnHUP(ctx, &s, inv, log) })
+	g.Go(func() error { return reloadOnHUP(ctx, &s, inv, srv.guard, log) })
 	err = g.Wait()
 	if err != nil {
 		return err
@@ -103,10 +110,11 @@ func verifyAssets(c *inventory.Catalog, dir string) error {
 	return nil
 }
 
-// reloadOnHUP re-reads the inventory file on SIGHUP. A file that fails to
-// load or whose assets fail their checks leaves the catalog in force alone;
-// leases and timelines are never touched.
-func reloadOnHUP(ctx context.Context, s *serveSettings, inv *inventory.Inventory, log *slog.Logger) error {
+// reloadOnHUP re-reads the inventory file and the API tokens on SIGHUP. A
+// file that fails to load or whose assets fail their checks leaves the
+// catalog in force alone; leases and timelines are never touched.
+func reloadOnHUP(ctx context.Context, s *serveSettings, inv *inventory.Inventory,
+	guard *auth.Guard, log *slog.Logger) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -116,6 +124,7 @@ func reloadOnHUP(ctx context.Context, s *serveSettings, inv *inventory.Inventory
 			return nil
 		case <-hup:
 		}
+		s.reloadTokens(guard, log)
 		c, err := inventory.LoadCatalog(s.Inventory)
 		if err == nil {
 			err = verifyAssets(c, s.AssetsDir)

@@ -20,6 +20,14 @@ type serveSettings struct {
 	ServerIP  netip.Addr
 	HTTPAddr  string
 	HTTPURL   string
+	AdminAddr string
+	// AdminCert and AdminKey are the operator's admin certificate; empty
+	// makes a self-signed one in DataDir.
+	AdminCert  string
+	AdminKey   string
+	TokensFile string
+	// TokensEnv is RACKBOOT_TOKENS: token entries added to the file's.
+	TokensEnv string
 	TFTPAddr  string
 	IPXEDir   string
 	TFTPRoot  string
@@ -73,6 +81,10 @@ func newServeFlags(s *serveSettings) *flag.FlagSet {
 	fs.TextVar(&s.ServerIP, "server-ip", netip.Addr{}, "IPv4 `address` clients reach rackboot at (default: first IPv4 of --interface)")
 	fs.StringVar(&s.HTTPAddr, "http-addr", ":8080", "HTTP listen `address`")
 	fs.StringVar(&s.HTTPURL, "http-url", "", "public base `URL` of the HTTP server (default http://<server-ip>:<http port>)")
+	fs.StringVar(&s.AdminAddr, "admin-addr", ":8443", "HTTPS listen `address` of the API, dashboard and /metrics")
+	fs.StringVar(&s.AdminCert, "admin-cert", "", "admin TLS certificate `file` (PEM; default: self-signed in --data-dir/admin-tls)")
+	fs.StringVar(&s.AdminKey, "admin-key", "", "admin TLS private key `file` (PEM), with --admin-cert")
+	fs.StringVar(&s.TokensFile, "tokens-file", "", "API tokens `file` (default --data-dir/tokens)")
 	fs.StringVar(&s.TFTPAddr, "tftp-addr", ":69", "TFTP listen `address`")
 	fs.StringVar(&s.IPXEDir, "ipxe-dir", "/usr/lib/ipxe", "`directory` holding the iPXE boot loaders")
 	fs.StringVar(&s.TFTPRoot, "tftp-root", "", "optional `directory` of extra TFTP files, searched before --ipxe-dir")
