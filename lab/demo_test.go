@@ -25,8 +25,8 @@ func TestDemo(t *testing.T) {
 
 	events := checkBoot(t, n, s, uefiPXEGuest, "tap0")
 
-	out, err := n.command(bin, "machines", "--server", s.url).CombinedOutput()
-	fmt.Printf("\n$ rackboot machines --server %s\n%s\n", s.url, out)
+	out, err := n.command(bin, "machines", "--server", s.admin, "--data-dir", s.dataDir).CombinedOutput()
+	fmt.Printf("\n$ rackboot machines --server %s --data-dir %s\n%s\n", s.admin, s.dataDir, out)
 	if err != nil {
 		t.Errorf("rackboot machines: %v", err)
 	}
@@ -34,5 +34,5 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("GET %s/api/v1/machines/%s/timeline\n%s\n\n", s.url, uefiPXEGuest.mac, js)
+	fmt.Printf("GET %s/api/v1/machines/%s/timeline\n%s\n\n", s.admin, uefiPXEGuest.mac, js)
 }

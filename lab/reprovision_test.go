@@ -125,13 +125,14 @@ func waitLocalBoot(t *testing.T, s *server, c *chassis, done int) {
 	}
 }
 
-// cli runs `rackboot ARGS... --server URL` inside the namespace, failing
+// cli runs `rackboot ARGS... --server URL --data-dir DIR` inside the namespace, failing
 // the test on error, and returns its output.
 func (s *server) cli(t *testing.T, n *netns, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), guestTimeout)
 	defer cancel()
-	full := append([]string{"netns", "exec", n.name, s.bin, args[0], "--server", s.url}, args[1:]...)
+	full := append([]string{"netns", "exec", n.name, s.bin, args[0], "--server", s.admin,
+		"--data-dir", s.dataDir}, args[1:]...)
 	out, err := exec.CommandContext(ctx, "ip", full...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("rackboot %s: %v\n%s", strings.Join(args, " "), err, out)

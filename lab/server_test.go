@@ -2,7 +2,10 @@ package lab
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -62,9 +65,14 @@ func buildTinyOS(t testing.TB) tinyOS {
 // server is a rackboot serve process inside a lab namespace.
 type server struct {
 	*proc
-	bin    string
-	url    string
-	client *http.Client
+	bin string
+	url string // the boot listener, plain HTTP
+	// admin is the admin listener's URL; dataDir holds its certificate
+	// and first token, where the CLI finds them with --data-dir.
+	admin   string
+	dataDir string
+	client  *http.Client
+	token   string
 }
 
 // startServer runs `rackboot serve` in n in the given mode, with the tiny OS
@@ -96,6 +104,10 @@ func startServerWith(t testing.TB, n *netns, bin string, tos tinyOS, mode string
 	if err != nil {
 		t.Fatalf("testdata/lab/config.yaml: http-addr: %v", err)
 	}
+	_, adminPort, err := net.SplitHostPort(fmt.Sprint(settings["admin-addr"]))
+	if err != nil {
+		t.Fatalf("testdata/lab/config.yaml: admin-addr: %v", err)
+	}
 
 	cmd := n.command(bin, "serve", "--config", cfg)
 	// The inventory names the cluster CA relative to rackboot's folder.
@@ -104,13 +116,36 @@ func startServerWith(t testing.TB, n *netns, bin string, tos tinyOS, mode string
 	// Leave out the lab's own polling of the API.
 	p.quiet = []string{"path=/api/v1/machines"}
 	s := &server{
-		proc:   p,
-		bin:    bin,
-		url:    "http://" + net.JoinHostPort(serverIP, port),
-		client: n.httpClient(),
+		proc:    p,
+		bin:     bin,
+		url:     "http://" + net.JoinHostPort(serverIP, port),
+		admin:   "https://" + net.JoinHostPort(serverIP, adminPort),
+		dataDir: filepath.Join(dir, "data"),
+		client:  n.httpClient(),
 	}
 	s.waitReady(t)
 	return s
+}
+
+// trustAdmin makes s's client trust the admin certificate rackboot made
+// in its data folder and sign in with the first token it wrote there, as
+// the CLI does with --data-dir.
+func (s *server) trustAdmin() error {
+	pem, err := os.ReadFile(filepath.Join(s.dataDir, "admin-tls", "cert.pem"))
+	if err != nil {
+		return err
+	}
+	tok, err := os.ReadFile(filepath.Join(s.dataDir, "admin.token"))
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return errors.New("admin-tls/cert.pem holds no certificate")
+	}
+	s.client.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: roots}
+	s.token = strings.TrimSpace(string(tok))
+	return nil
 }
 
 // writeConfig writes testdata/lab/config.yaml with this test's mode, paths
@@ -146,12 +181,16 @@ func writeConfig(t testing.TB, dir, mode string, c *labCluster) (string, map[str
 	return cfg, settings
 }
 
-// waitReady waits up to 30 s for GET /api/v1/machines to answer 200.
+// waitReady waits up to 30 s for GET /api/v1/machines to answer 200 on
+// the admin listener.
 func (s *server) waitReady(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err := s.get(t.Context(), "/api/v1/machines", nil)
+		err := s.trustAdmin()
+		if err == nil {
+			err = s.get(t.Context(), "/api/v1/machines", nil)
+		}
 		if err == nil {
 			return
 		}
@@ -174,10 +213,11 @@ func (s *server) timeline(ctx context.Context, mac string) ([]inventory.Event, e
 
 // get fetches path from the API and decodes its JSON body into v (if set).
 func (s *server) get(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.admin+path, nil)
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return err
