@@ -20,6 +20,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/rackboot/rackboot/auth"
@@ -215,7 +216,30 @@ func newBrowser(t *testing.T, l *lab) *browser {
 		t.Fatalf("starting chromium: %v", err)
 	}
 	go b.collect(chromedp.Events(ctx, runtime.ExceptionThrown))
+	b.do(t, "watching for policy violations", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument,
+			page.AddScriptToEvaluateOnNewDocumentParams{Source: watchViolations})
+		return err
+	}))
 	return b
+}
+
+// watchViolations runs before the page's own scripts and keeps every
+// Content-Security-Policy violation the page commits.
+const watchViolations = `window.cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+	(e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));`
+
+// checkClean fails t if the page threw or broke its own
+// Content-Security-Policy.
+func (b *browser) checkClean(t *testing.T) {
+	t.Helper()
+	if errs := b.pageErrors(); errs != "" {
+		t.Errorf("the page threw:%s", errs)
+	}
+	if v := eval[[]string](t, b, `window.cspViolations || []`); len(v) != 0 {
+		t.Errorf("the page broke its Content-Security-Policy: %q", v)
+	}
 }
 
 func (b *browser) collect(events iter.Seq2[runtime.EventExceptionThrown, error]) {
@@ -406,9 +430,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	if !strings.Contains(html, "node1") {
 		t.Errorf("page HTML lacks node1; the secret check read the wrong page")
 	}
-	if errs := b.pageErrors(); errs != "" {
-		t.Errorf("the page threw:%s", errs)
-	}
+	b.checkClean(t)
 }
 
 // TestDashboardSignInRefusals checks the messages of a bad token and of
@@ -433,9 +455,7 @@ func TestDashboardSignInRefusals(t *testing.T) {
 			t.Errorf("token field after a refusal = %q, want it emptied", v)
 		}
 	}
-	if errs := b.pageErrors(); errs != "" {
-		t.Errorf("the page threw:%s", errs)
-	}
+	b.checkClean(t)
 }
 
 // TestDashboardAcceptsADiscoveredMachine rejects a machine that asked to
@@ -481,9 +501,7 @@ func TestDashboardAcceptsADiscoveredMachine(t *testing.T) {
 	}
 	b.do(t, "opening the machines", chromedp.Click(chromedp.CSS(`a[data-nav="machines"]`)))
 	b.waitFor(t, "node9 in the inventory", `document.querySelector('tr[data-key="node9"]')`)
-	if errs := b.pageErrors(); errs != "" {
-		t.Errorf("the page threw:%s", errs)
-	}
+	b.checkClean(t)
 }
 
 // TestDashboardViewer checks that a viewer sees the machines but finds
@@ -505,7 +523,5 @@ func TestDashboardViewer(t *testing.T) {
 	}
 	b.do(t, "signing out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
 	b.do(t, "reloading", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#token")))
-	if errs := b.pageErrors(); errs != "" {
-		t.Errorf("the page threw:%s", errs)
-	}
+	b.checkClean(t)
 }
