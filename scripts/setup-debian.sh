@@ -13,6 +13,8 @@ packages=(
 	kea-admin tftp-hpa curl ignition openipmi ipmitool redfishtool
 	# The dashboard's real-browser test (web/ui/browser_test.go).
 	chromium
+	# Packaging checks: file capabilities and the systemd unit (deploy/).
+	libcap2-bin systemd
 	# Building and fetching.
 	git ca-certificates
 	# Optional: RACKBOOT_LAB_PCAP=1 captures the lab network.
