@@ -184,8 +184,8 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// browser is one headless Chromium tab that trusts only the lab's
-// certificate, with the page's uncaught exceptions collected.
+// browser is one headless Chromium tab that trusts only its test
+// server's certificate, with the page's uncaught exceptions collected.
 type browser struct {
 	ctx context.Context
 
@@ -193,9 +193,9 @@ type browser struct {
 	errors []string // guarded by mu
 }
 
-func newBrowser(t *testing.T, l *lab) *browser {
+func newBrowser(t *testing.T, srv *httptest.Server) *browser {
 	t.Helper()
-	spki := sha256.Sum256(l.srv.Certificate().RawSubjectPublicKeyInfo)
+	spki := sha256.Sum256(srv.Certificate().RawSubjectPublicKeyInfo)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.NoSandbox,
@@ -264,11 +264,11 @@ func (b *browser) do(t *testing.T, what string, steps ...chromedp.Action[chromed
 }
 
 // eval returns the value of a JavaScript expression in the page.
-func eval[T any](t *testing.T, b *browser, expr string) T {
+func eval[T any](t *testing.T, b *browser, expr string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		t.Fatalf("evaluating %s: %v%s", expr, err, b.pageErrors())
 	}
@@ -348,7 +348,7 @@ func rowState(name string) string {
 
 func TestDashboardInABrowser(t *testing.T) {
 	l := newLab(t)
-	b := newBrowser(t, l)
+	b := newBrowser(t, l.srv)
 
 	// Sign in with the token.
 	b.do(t, "opening the dashboard",
@@ -437,7 +437,7 @@ func TestDashboardInABrowser(t *testing.T) {
 // the rate limit.
 func TestDashboardSignInRefusals(t *testing.T) {
 	l := newLab(t)
-	b := newBrowser(t, l)
+	b := newBrowser(t, l.srv)
 	b.do(t, "opening the dashboard", chromedp.Navigate(l.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#token")))
 	bad := "rbt_" + strings.Repeat("A", 43)
 	for i := range 6 {
@@ -465,7 +465,7 @@ func TestDashboardAcceptsADiscoveredMachine(t *testing.T) {
 	const macNew = "02:00:00:00:00:99"
 	l := newLab(t)
 	record(t, l.inv, macNew, inventory.Event{Kind: inventory.EventDiscovered, Detail: "arch=x64-efi"})
-	b := newBrowser(t, l)
+	b := newBrowser(t, l.srv)
 	row := `tr[data-mac="` + macNew + `"]`
 	b.do(t, "opening the discovered machines",
 		chromedp.Navigate(l.srv.URL+"/#/discovered"),
@@ -508,7 +508,7 @@ func TestDashboardAcceptsADiscoveredMachine(t *testing.T) {
 // every button that changes something disabled, and can sign out.
 func TestDashboardViewer(t *testing.T) {
 	l := newLab(t)
-	b := newBrowser(t, l)
+	b := newBrowser(t, l.srv)
 	b.do(t, "signing in as a viewer",
 		chromedp.Navigate(l.srv.URL+"/#/machine/node1"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),

@@ -1,3 +1,5 @@
+import * as api from './api.js';
+
 // Live updates: one EventSource on GET /api/v1/events for the whole
 // page. The browser reconnects by itself after a drop, sending
 // Last-Event-ID so that no event is missed; each page subscribes to the
@@ -33,14 +35,25 @@ export function stop() {
 function onError() {
   if (!source) return;
   if (source.readyState === EventSource.CLOSED) {
-    // The server refused the stream (signed out, or an error status):
-    // the browser gives up; try once more a little later.
+    // The server refused the stream: the browser gives up. If the
+    // session ended, asking for it signs the page out; else try again a
+    // little later.
     source = null;
     setStatus('retry', 'disconnected');
-    setTimeout(() => { if (!source && document.getElementById('top').hidden === false) start(); }, 5000);
+    setTimeout(retry, 5000);
     return;
   }
   setStatus('retry', 'reconnecting');
+}
+
+async function retry() {
+  if (source || !api.session) return;
+  try {
+    await api.get('/api/v1/session');
+  } catch {
+    return; // signed out (the app shows the sign-in page), or unreachable
+  }
+  start();
 }
 
 function onTimeline(msg) {

@@ -191,9 +191,10 @@ class MachineView {
       return;
     }
     this.$('#x-facts').replaceChildren(...pairs([
-      ['Machine', x.machine && (x.machine.name || x.machine)],
+      ['Machine', x.machine && x.machine.name],
+      ['MAC', x.mac],
       ['Profile', x.profile && (x.profile.name || x.profile)],
-      ['Arch', x.arch],
+      ['Arch', x.arch ? `${x.arch}${x.efi ? ' (UEFI)' : ''}` : null],
     ]));
     this.$('#x-notes').replaceChildren(...(x.notes || []).map((n) => el('li', {}, n)));
     setText(this.$('#x-script'), x.script || '(no script)');

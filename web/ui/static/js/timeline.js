@@ -58,6 +58,10 @@ export function summary(att) {
   return `${n} events over ${duration(parseTime(last.time) - t0)}, latest ${last.kind}`;
 }
 
+// MAX_ATTEMPTS bounds the attempts drawn, so that a machine with years of
+// history keeps a light page.
+const MAX_ATTEMPTS = 20;
+
 // renderTimeline fills box with the attempts of events: the newest open,
 // older ones folded. fresh holds the Seqs to highlight as just arrived.
 export function renderTimeline(box, events, fresh = new Set()) {
@@ -66,12 +70,15 @@ export function renderTimeline(box, events, fresh = new Set()) {
     box.replaceChildren(el('p', {class: 'help'}, 'No event yet: this machine has not been seen on the network.'));
     return null;
   }
-  const nodes = all.map((att, i) => {
+  const skipped = Math.max(0, all.length - MAX_ATTEMPTS);
+  const nodes = all.slice(skipped).map((att, k) => {
+    const i = k + skipped;
     const list = el('ol', {}, att.events.map((e, j) => eventItem(e, att.events[j - 1], fresh)));
     const label = `Attempt ${i + 1} · ${new Date(att.events[0].time).toLocaleString()} · ${summary(att)}`;
     if (i === all.length - 1) return el('div', {class: 'attempt', 'aria-label': label}, list);
     return el('details', {}, el('summary', {}, label), list);
   });
+  if (skipped) nodes.unshift(el('p', {class: 'help'}, `${skipped} older attempts not shown.`));
   box.replaceChildren(...nodes.reverse());
   return all[all.length - 1];
 }
