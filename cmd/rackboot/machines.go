@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -29,42 +30,65 @@ type machineRow struct {
 	} `json:"last_event"`
 }
 
+// machines runs "rackboot machines [flags]".
 func machines(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("machines", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	server := fs.String("server", "http://127.0.0.1:8080", "base `URL` of a running rackboot")
+	var cs clientSettings
+	cs.addFlags(fs)
 	asJSON := fs.Bool("json", false, "print the server's JSON as it came")
 	if err := parseSettings(fs, args, getenv); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	url := strings.TrimRight(*server, "/") + "/api/v1/machines"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	c, err := cs.client(getenv)
 	if err != nil {
-		return fmt.Errorf("server: %w", err)
+		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	const path = "/api/v1/machines"
+	body, err := c.fetch(ctx, apiTimeout, http.MethodGet, path, nil)
 	if err != nil {
-		return fmt.Errorf("asking %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("reading answer of %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("asking %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+		return err
 	}
 	if *asJSON {
 		_, err := stdout.Write(body)
 		return err
 	}
-	var rows []machineRow
-	if err := json.Unmarshal(body, &rows); err != nil {
-		return fmt.Errorf("decoding answer of %s: %w", url, err)
+	rows, err := machinePages(ctx, c, body)
+	if err != nil {
+		return fmt.Errorf("decoding answer of %s: %w", c.base+path, err)
 	}
 	return printMachines(stdout, rows)
+}
+
+// machinePage is a page of GET /api/v1/machines.
+type machinePage struct {
+	Items  []machineRow `json:"items"`
+	Total  int          `json:"total"`
+	Offset int          `json:"offset"`
+}
+
+// machinePages decodes the first answer of GET /api/v1/machines and asks
+// for the pages after it until it has them all. Older servers answer a
+// bare list of every machine.
+func machinePages(ctx context.Context, c *apiClient, first []byte) ([]machineRow, error) {
+	if bytes.HasPrefix(bytes.TrimSpace(first), []byte("[")) {
+		var rows []machineRow
+		return rows, json.Unmarshal(first, &rows)
+	}
+	var page machinePage
+	if err := json.Unmarshal(first, &page); err != nil {
+		return nil, err
+	}
+	rows := page.Items
+	for len(page.Items) > 0 && len(rows) < page.Total {
+		path := fmt.Sprintf("/api/v1/machines?offset=%d", page.Offset+len(page.Items))
+		page = machinePage{}
+		if err := c.call(ctx, http.MethodGet, path, nil, &page); err != nil {
+			return nil, err
+		}
+		rows = append(rows, page.Items...)
+	}
+	return rows, nil
 }
 
 // printMachines prints rows as a table; the NODE column shows only when

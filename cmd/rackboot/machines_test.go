@@ -38,11 +38,10 @@ machines: [{name: node1, macs: ["02:00:00:00:00:01"], profile: tiny}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
+	flags := adminServer(t, srv)
 
 	var out, errOut strings.Builder
-	err = run(context.Background(), []string{"machines", "--server", ts.URL}, &out, &errOut, mapEnv(nil))
+	err = run(context.Background(), append([]string{"machines"}, flags...), &out, &errOut, mapEnv(nil))
 	if err != nil {
 		t.Fatalf("machines: %v (stderr %q)", err, errOut.String())
 	}
@@ -65,11 +64,12 @@ machines: [{name: node1, macs: ["02:00:00:00:00:01"], profile: tiny}]
 }
 
 func TestMachinesServerDown(t *testing.T) {
-	ts := httptest.NewServer(nil)
+	ts := httptest.NewTLSServer(nil)
 	url := ts.URL
+	flags := tlsFlags(t, ts, mustToken(t))
 	ts.Close()
 	var out, errOut strings.Builder
-	err := run(context.Background(), []string{"machines", "--server", url}, &out, &errOut, mapEnv(nil))
+	err := run(context.Background(), append([]string{"machines"}, flags...), &out, &errOut, mapEnv(nil))
 	if err == nil || !strings.Contains(err.Error(), "asking "+url+"/api/v1/machines") {
 		t.Fatalf("machines against a closed server = %v, want an error naming the URL", err)
 	}
@@ -114,9 +114,9 @@ func TestMachinesNodeColumn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			url := machinesServer(t, tt.tracker)
+			flags := machinesServer(t, tt.tracker)
 			var out, errOut strings.Builder
-			err := run(t.Context(), []string{"machines", "--server", url}, &out, &errOut, mapEnv(nil))
+			err := run(t.Context(), append([]string{"machines"}, flags...), &out, &errOut, mapEnv(nil))
 			if err != nil {
 				t.Fatalf("machines: %v (stderr %q)", err, errOut.String())
 			}
@@ -136,8 +136,9 @@ func TestMachinesNodeColumn(t *testing.T) {
 }
 
 // machinesServer serves rackboot's API over a store in which node1 called
-// back, with tr as the tracker when not nil, and returns its URL.
-func machinesServer(t *testing.T, tr web.Tracker) string {
+// back, with tr as the tracker when not nil, and returns the CLI flags
+// that reach it.
+func machinesServer(t *testing.T, tr web.Tracker) []string {
 	t.Helper()
 	dir := t.TempDir()
 	catalog, err := inventory.ParseCatalog([]byte(`
@@ -163,7 +164,5 @@ machines: [{name: node1, macs: ["02:00:00:00:00:01"], profile: tiny}]
 	if tr != nil {
 		srv.SetTracker(tr)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return ts.URL
+	return adminServer(t, srv)
 }

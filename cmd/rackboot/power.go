@@ -7,12 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
-
-// actorHeader names who asked, for the machine's timeline (web.ActorHeader).
-const actorHeader = "X-Rackboot-Actor"
 
 // bmcAnswer is what the power and pxe-once routes return.
 type bmcAnswer struct {
@@ -26,34 +22,45 @@ type bmcAnswer struct {
 
 // power runs "rackboot power MACHINE status|on|off|cycle|reset".
 func power(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs, server := bmcFlags("power", "MACHINE status|on|off|cycle|reset", stderr)
+	fs, cs := bmcFlags("power", "MACHINE status|on|off|cycle|reset", stderr)
 	if err := parseBMCArgs(fs, args, getenv, 2); err != nil {
 		return err
 	}
+	c, err := cs.client(getenv)
+	if err != nil {
+		return err
+	}
 	body := map[string]any{"action": fs.Arg(1)}
-	return bmcCall(ctx, *server, fs.Arg(0), "power", body, stdout)
+	return bmcCall(ctx, c, fs.Arg(0), "power", body, stdout)
 }
 
 // pxeOnce runs "rackboot pxe-once [--persistent] MACHINE".
 func pxeOnce(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs, server := bmcFlags("pxe-once", "[--persistent] MACHINE", stderr)
+	fs, cs := bmcFlags("pxe-once", "[--persistent] MACHINE", stderr)
 	persistent := fs.Bool("persistent", false, "boot from the network on every boot, not only the next")
 	if err := parseBMCArgs(fs, args, getenv, 1); err != nil {
 		return err
 	}
+	c, err := cs.client(getenv)
+	if err != nil {
+		return err
+	}
 	body := map[string]any{"persistent": *persistent}
-	return bmcCall(ctx, *server, fs.Arg(0), "pxe-once", body, stdout)
+	return bmcCall(ctx, c, fs.Arg(0), "pxe-once", body, stdout)
 }
 
-func bmcFlags(name, operands string, stderr io.Writer) (*flag.FlagSet, *string) {
+// bmcFlags returns the flag set of a command that acts through the API,
+// with the client flags on it.
+func bmcFlags(name, operands string, stderr io.Writer) (*flag.FlagSet, *clientSettings) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: rackboot %s [flags] %s\n", name, operands)
 		fs.PrintDefaults()
 	}
-	server := fs.String("server", "http://127.0.0.1:8080", "base `URL` of a running rackboot")
-	return fs, server
+	var cs clientSettings
+	cs.addFlags(fs)
+	return fs, &cs
 }
 
 // parseBMCArgs parses flags, which come before exactly n operands.
@@ -73,10 +80,10 @@ func parseBMCArgs(fs *flag.FlagSet, args []string, getenv func(string) string, n
 const bmcTimeout = 16 * time.Minute
 
 // bmcCall posts body to the machine's BMC route and prints the answer.
-func bmcCall(ctx context.Context, server, machine, route string, body any, stdout io.Writer) error {
-	target := strings.TrimRight(server, "/") + "/api/v1/machines/" + url.PathEscape(machine) + "/" + route
+func bmcCall(ctx context.Context, c *apiClient, machine, route string, body any, stdout io.Writer) error {
+	path := "/api/v1/machines/" + url.PathEscape(machine) + "/" + route
 	var ans bmcAnswer
-	if err := callAPIWithin(ctx, bmcTimeout, http.MethodPost, target, body, &ans); err != nil {
+	if err := c.callWithin(ctx, bmcTimeout, http.MethodPost, path, body, &ans); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %s via %s in %s", ans.Machine, ans.Action, ans.Protocol,

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,17 +50,19 @@ machines:
 		t.Fatal(err)
 	}
 	srv.SetBMC(ctl)
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
+	flags := adminServer(t, srv)
+	cmd := func(name string, operands ...string) []string {
+		return append(append([]string{name}, flags...), operands...)
+	}
 
 	steps := []struct {
 		args      []string
 		wantOut   string
 		wantPower string
 	}{
-		{[]string{"power", "--server", ts.URL, "node1", "on"}, "node1: on via redfish", redfishsim.PowerOn},
-		{[]string{"pxe-once", "--server", ts.URL, "node1"}, "node1:", redfishsim.PowerOn},
-		{[]string{"power", "--server", ts.URL, "node1", "status"}, "power on", redfishsim.PowerOn},
+		{cmd("power", "node1", "on"), "node1: on via redfish", redfishsim.PowerOn},
+		{cmd("pxe-once", "node1"), "node1:", redfishsim.PowerOn},
+		{cmd("power", "node1", "status"), "power on", redfishsim.PowerOn},
 	}
 	for _, st := range steps {
 		var out, errOut strings.Builder
@@ -85,17 +86,21 @@ machines:
 		if strings.Contains(e.Detail, "s3cret-pw") {
 			t.Errorf("event %s carries the BMC password", e.Kind)
 		}
+		if !strings.Contains(e.Detail, "by "+testTokenName+" ") {
+			t.Errorf("event %s detail %q does not name the token %s as the actor",
+				e.Kind, e.Detail, testTokenName)
+		}
 	}
 	if got := strings.Join(kinds, " "); got != "bmc-power bmc-boot-device bmc-power" {
 		t.Errorf("timeline = %s, want bmc-power bmc-boot-device bmc-power", got)
 	}
 
 	var out, errOut strings.Builder
-	err = run(context.Background(), []string{"power", "--server", ts.URL, "node9", "on"}, &out, &errOut, mapEnv(nil))
+	err = run(context.Background(), cmd("power", "node9", "on"), &out, &errOut, mapEnv(nil))
 	if err == nil || !strings.Contains(err.Error(), "/machines/node9/power: no declared machine") {
 		t.Errorf("power of an unknown machine = %v, want an error naming it", err)
 	}
-	err = run(context.Background(), []string{"power", "--server", ts.URL, "node1"}, &out, &errOut, mapEnv(nil))
+	err = run(context.Background(), cmd("power", "node1"), &out, &errOut, mapEnv(nil))
 	if err != errUsage {
 		t.Errorf("power without an action = %v, want errUsage", err)
 	}

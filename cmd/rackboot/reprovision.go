@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os/user"
 	"slices"
 	"strings"
 	"time"
@@ -114,7 +111,7 @@ func (d *deadlineList) Set(v string) error {
 // reprovision runs "rackboot reprovision [flags] MACHINE...".
 func reprovision(ctx context.Context, args []string, stdout, stderr io.Writer,
 	getenv func(string) string) error {
-	fs, server := bmcFlags("reprovision", "MACHINE...", stderr)
+	fs, cs := bmcFlags("reprovision", "MACHINE...", stderr)
 	maxInFlight := fs.Int("max-in-flight", 0,
 		"at most `K` of these machines at once; the next starts when one finishes (0: the server's limit)")
 	wait := fs.Bool("wait", false, "wait until every machine is done or failed; fail if any failed")
@@ -129,10 +126,13 @@ func reprovision(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if err := applyDefaults(fs, getenv); err != nil {
 		return err
 	}
-	base := strings.TrimRight(*server, "/")
+	c, err := cs.client(getenv)
+	if err != nil {
+		return err
+	}
 	body := map[string]any{"machines": fs.Args(), "max_in_flight": *maxInFlight}
 	var jobs []provision.Job
-	if err := callAPI(ctx, http.MethodPost, base+"/api/v1/reprovision", body, &jobs); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/api/v1/reprovision", body, &jobs); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "queued %s", strings.Join(fs.Args(), ", "))
@@ -143,19 +143,19 @@ func reprovision(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if !*wait {
 		return nil
 	}
-	return waitJobs(ctx, base, jobs, *poll, stdout)
+	return waitJobs(ctx, c, jobs, *poll, stdout)
 }
 
 // waitJobs polls the server's jobs until every job of mine has ended,
 // printing each change, and fails if any failed.
-func waitJobs(ctx context.Context, base string, mine []provision.Job, poll time.Duration,
+func waitJobs(ctx context.Context, c *apiClient, mine []provision.Job, poll time.Duration,
 	stdout io.Writer) error {
 	last := map[string]string{}
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
 		var all []provision.Job
-		if err := callAPI(ctx, http.MethodGet, base+"/api/v1/reprovision", nil, &all); err != nil {
+		if err := c.call(ctx, http.MethodGet, "/api/v1/reprovision", nil, &all); err != nil {
 			return err
 		}
 		left, failed := 0, []string{}
@@ -216,58 +216,4 @@ func summary(mine []provision.Job, failed []string) error {
 		return nil
 	}
 	return fmt.Errorf("%d of %d machines failed: %s", len(failed), len(mine), strings.Join(failed, ", "))
-}
-
-// apiTimeout bounds one ordinary API call of the CLI.
-const apiTimeout = 30 * time.Second
-
-// callAPI sends body (if not nil) as JSON with the user's name as the
-// actor, and decodes a 2xx answer into out, or returns the answer's error.
-// It waits apiTimeout at most, unless ctx ends sooner.
-func callAPI(ctx context.Context, method, url string, body, out any) error {
-	return callAPIWithin(ctx, apiTimeout, method, url, body, out)
-}
-
-// callAPIWithin is callAPI waiting timeout at most.
-func callAPIWithin(ctx context.Context, timeout time.Duration, method, url string, body, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if u, err := user.Current(); err == nil {
-		req.Header.Set(actorHeader, u.Username)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("asking %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("reading answer of %s: %w", url, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s %s: %s", method, url, e.Error)
-		}
-		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, strings.TrimSpace(string(raw)))
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("decoding answer of %s: %w", url, err)
-	}
-	return nil
 }

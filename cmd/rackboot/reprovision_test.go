@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,9 +25,9 @@ const reprovMAC = "02:00:00:00:00:01"
 // front of the Redfish emulator. The machine behind the emulator boots
 // when its power is cycled: machine records the events of its boot.
 type reprovRig struct {
-	url string
-	inv *inventory.Inventory
-	sim *redfishsim.Server
+	flags []string // the CLI flags that reach the server
+	inv   *inventory.Inventory
+	sim   *redfishsim.Server
 }
 
 func newReprovRig(t *testing.T, deadlines string) *reprovRig {
@@ -84,9 +83,7 @@ machines:
 	done := make(chan error, 1)
 	go func() { done <- wf.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return &reprovRig{url: ts.URL, inv: inv, sim: sim}
+	return &reprovRig{flags: adminServer(t, srv), inv: inv, sim: sim}
 }
 
 // machine boots once the emulator has been told to power on and the
@@ -136,7 +133,7 @@ func TestReprovisionCommand(t *testing.T) {
 	r.machine(t, inventory.EventDHCPOffer, inventory.EventScriptServed,
 		inventory.EventKernelFetched, inventory.EventOSCallback)
 	var out, errOut strings.Builder
-	args := []string{"reprovision", "--server", r.url, "--wait", "--poll", "20ms", "node1"}
+	args := append(append([]string{"reprovision"}, r.flags...), "--wait", "--poll", "20ms", "node1")
 	if err := run(context.Background(), args, &out, &errOut, mapEnv(nil)); err != nil {
 		t.Fatalf("rackboot %v = %v (stderr %q, stdout %q)", args, err, errOut.String(), out.String())
 	}
@@ -158,7 +155,7 @@ func TestReprovisionCommandFails(t *testing.T) {
 	r := newReprovRig(t, "script-served=50ms")
 	r.machine(t, inventory.EventDHCPOffer)
 	var out, errOut strings.Builder
-	args := []string{"reprovision", "--server", r.url, "--wait", "--poll", "20ms", "node1"}
+	args := append(append([]string{"reprovision"}, r.flags...), "--wait", "--poll", "20ms", "node1")
 	err := run(context.Background(), args, &out, &errOut, mapEnv(nil))
 	if err == nil || err.Error() != "1 of 1 machines failed: node1" {
 		t.Errorf("rackboot %v = %v, want 1 of 1 machines failed: node1", args, err)
@@ -184,7 +181,7 @@ func TestReprovisionCommandErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"reprovision", "--server", r.url}, tt.args...)
+			args := append(append([]string{"reprovision"}, r.flags...), tt.args...)
 			err := run(context.Background(), args, io.Discard, io.Discard, mapEnv(nil))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("rackboot %v = %v, want %q", args, err, tt.want)

@@ -44,7 +44,8 @@ func tokenCommand(args []string, stdout, stderr io.Writer, getenv func(string) s
 func tokensFileFlags(name string, stderr io.Writer) (*flag.FlagSet, func() string) {
 	fs := flag.NewFlagSet("token "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("tokens-file", "", "the tokens `file` (default <data-dir>/"+tokensFileName+")")
+	file := fs.String("tokens-file", "",
+		"the tokens `file` (default <data-dir>/"+tokensFileName+")")
 	dataDir := fs.String("data-dir", defaultDataDir, "rackboot's data `directory`")
 	return fs, func() string {
 		if *file != "" {
@@ -59,7 +60,8 @@ func tokensFileFlags(name string, stderr io.Writer) (*flag.FlagSet, func() strin
 func tokenCreate(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs, tokensFile := tokensFileFlags("create", stderr)
 	name := fs.String("name", "", "who holds the token, as timelines will name them (required)")
-	role := fs.String("role", "", "what the token may do: viewer (read) or operator (everything) (required)")
+	role := fs.String("role", "",
+		"what the token may do: viewer (read) or operator (everything) (required)")
 	if err := parseSettings(fs, args, getenv); err != nil {
 		return err
 	}
@@ -74,13 +76,14 @@ func tokenCreate(args []string, stdout, stderr io.Writer, getenv func(string) st
 	if err != nil {
 		return err
 	}
-	e := auth.Entry{Name: *name, Role: r, Hash: auth.Hash(tok), Created: time.Now().UTC().Truncate(time.Second)}
+	e := auth.Entry{Name: *name, Role: r, Hash: auth.Hash(tok),
+		Created: time.Now().UTC().Truncate(time.Second)}
 	if err := auth.AppendToken(tokensFile(), e); err != nil {
 		return fmt.Errorf("token create: %w", err)
 	}
 	fmt.Fprintln(stdout, tok)
 	fmt.Fprintf(stderr, "rackboot: added %s token %q to %s; the token is shown only this once. "+
-		"rackboot serve reads the tokens file when it starts.\n", r, e.Name, tokensFile())
+		"rackboot serve reads the tokens file when it starts and on SIGHUP.\n", r, e.Name, tokensFile())
 	return nil
 }
 
