@@ -10,10 +10,9 @@ import (
 	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rackboot/rackboot/auth"
+	"github.com/rackboot/rackboot/metrics"
 	"github.com/rackboot/rackboot/tlscert"
 	"github.com/rackboot/rackboot/web"
 	"github.com/rackboot/rackboot/web/ui"
@@ -91,29 +90,17 @@ func (s *serveSettings) adminHosts() []string {
 	return hosts
 }
 
-// newRegistry returns the registry /metrics serves, with the Go runtime's
-// and the process's collectors.
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
-}
-
 // newAdmin builds the admin listener over w.
-func (s *serveSettings) newAdmin(w *web.Server, g *auth.Guard, reg *prometheus.Registry,
+func (s *serveSettings) newAdmin(w *web.Server, g *auth.Guard, reg prometheus.Gatherer,
 	log *slog.Logger) (*web.Admin, error) {
 	tlsCfg, err := s.adminTLS(log)
 	if err != nil {
 		return nil, err
 	}
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
 	a, err := web.NewAdmin(w, web.AdminConfig{Addr: s.AdminAddr, TLS: tlsCfg, Guard: g,
-		UI: ui.Handler(), Metrics: metrics})
+		UI: ui.Handler(), Metrics: metrics.Handler(reg, log)})
 	if err != nil {
 		return nil, fmt.Errorf("admin-addr: %w", err)
 	}
 	return a, nil
 }
-

@@ -11,6 +11,7 @@ import (
 	"github.com/rackboot/rackboot/bmc"
 	"github.com/rackboot/rackboot/dhcp"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/metrics"
 	"github.com/rackboot/rackboot/provision"
 	"github.com/rackboot/rackboot/tftp"
 	"github.com/rackboot/rackboot/web"
@@ -30,7 +31,7 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) (*serve
 	if len(loaders) == 0 && s.TFTPRoot == "" {
 		return nil, fmt.Errorf("ipxe-dir: no boot loader found in %s (Debian's ipxe package fills /usr/lib/ipxe)", s.IPXEDir)
 	}
-	reg := newRegistry()
+	reg := metrics.NewRegistry()
 	dc := s.dhcpConfig()
 	dc.Metrics = dhcp.NewMetrics(reg)
 	d, err := dhcp.NewServer(dc, inv, log.With("component", "dhcp"))
@@ -85,7 +86,8 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) (*serve
 		return nil, err
 	}
 	w.SetReprovisioner(wf)
-	runners := append([]runner{d, t, w, admin, wf}, cluster...)
+	machines := metrics.New(inv, reg, log.With("component", "metrics"))
+	runners := append([]runner{d, t, w, admin, wf, machines}, cluster...)
 	return &server{runners: runners, guard: guard}, nil
 }
 
