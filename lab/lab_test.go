@@ -93,19 +93,22 @@ func TestLab(t *testing.T) {
 			cluster = startCluster(t, n)
 		}
 		s := startServer(t, n, bin, tos, "authoritative", cluster)
-		for i, g := range []guest{uefiPXEGuest, biosIPXEGuest, uefiHTTPGuest} {
-			t.Run(g.name, func(t *testing.T) {
-				t.Parallel()
-				checkBoot(t, n, s, g, fmt.Sprintf("tap%d", i))
-			})
-		}
-		t.Run(biosIgnitionGuest.name, func(t *testing.T) {
-			if skip != "" {
-				t.Skip(skip)
+		t.Run("boots", func(t *testing.T) {
+			for i, g := range []guest{uefiPXEGuest, biosIPXEGuest, uefiHTTPGuest} {
+				t.Run(g.name, func(t *testing.T) {
+					t.Parallel()
+					checkBoot(t, n, s, g, fmt.Sprintf("tap%d", i))
+				})
 			}
-			t.Parallel()
-			checkIgnitionGuest(t, n, s, cluster, "tap3")
+			t.Run(biosIgnitionGuest.name, func(t *testing.T) {
+				if skip != "" {
+					t.Skip(skip)
+				}
+				t.Parallel()
+				checkIgnitionGuest(t, n, s, cluster, "tap3")
+			})
 		})
+		t.Run("metrics", func(t *testing.T) { checkMetrics(t, s) })
 	})
 	t.Run("proxy", func(t *testing.T) {
 		n := newNetns(t)
