@@ -50,13 +50,7 @@ func wantPackaging(t *testing.T) packaging {
 	t.Helper()
 	var s serveSettings
 	fs := newServeFlags(&s)
-	admin := ":8443"
-	if f := fs.Lookup("admin-addr"); f != nil {
-		admin = f.DefValue
-	} else {
-		// TODO(#6): drop once serve has --admin-addr (contract default).
-		t.Log("serve has no --admin-addr yet; taking the contract's :8443")
-	}
+	admin := fs.Lookup("admin-addr").DefValue
 	ports := []string{
 		fmt.Sprintf("%d/udp", dhcp.PortServer), fmt.Sprintf("%d/udp", dhcp.PortPXE),
 		addrPort(t, s.TFTPAddr) + "/udp", addrPort(t, s.HTTPAddr) + "/tcp", addrPort(t, admin) + "/tcp",
@@ -397,9 +391,9 @@ func TestKubernetesPackaging(t *testing.T) {
 	readManifest(t, "20-config.yaml", &cm)
 	readManifest(t, "40-deployment.yaml", &dep)
 	pod := dep.Spec.Template.Spec
-	if len(pod.Containers) != 1 || len(pod.InitContainers) != 1 || pod.SecurityContext == nil ||
+	if len(pod.Containers) != 1 || pod.SecurityContext == nil ||
 		pod.Containers[0].SecurityContext == nil || pod.Containers[0].SecurityContext.Capabilities == nil {
-		t.Fatal("want one init container, one container, and security contexts with capabilities")
+		t.Fatal("want one container, and security contexts with capabilities")
 	}
 	c := pod.Containers[0]
 	mounts := map[string]string{}
@@ -429,9 +423,6 @@ func TestKubernetesPackaging(t *testing.T) {
 	checkKubeconfig(t, cm.Data[filepath.Base(s.Kubeconfig)])
 	if s.DataDir != mounts["data"] || filepath.Dir(s.AssetsDir) != s.DataDir {
 		t.Errorf("data-dir %s, assets-dir %s: want both on the volume at %s", s.DataDir, s.AssetsDir, mounts["data"])
-	}
-	if got := pod.InitContainers[0].Command; !slices.Contains(got, s.AssetsDir) {
-		t.Errorf("init container runs %q, want it to make %s", got, s.AssetsDir)
 	}
 
 	sc := pod.SecurityContext
@@ -468,7 +459,6 @@ func checkPod(t *testing.T, dep *appsv1.Deployment) {
 		{"startupProbe", probe(c.StartupProbe), "HTTPS admin /healthz"},
 		{"livenessProbe", probe(c.LivenessProbe), "HTTPS admin /healthz"},
 		{"readinessProbe", probe(c.ReadinessProbe), "HTTPS admin /readyz"},
-		{"init container image", pod.InitContainers[0].Image, c.Image},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
