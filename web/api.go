@@ -11,12 +11,12 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rackboot/rackboot/bmc"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -27,8 +27,9 @@ const (
 )
 
 // MachineInfo is one machine as the API shows it: its declaration, if the
-// catalog has one, joined with its runtime status. It is the element of
-// GET /api/v1/machines and the body of GET /api/v1/machines/{mac}.
+// catalog has one, joined with its runtime status and what its timeline
+// tells. It is the element of GET /api/v1/machines and the body of GET
+// /api/v1/machines/{mac}.
 type MachineInfo struct {
 	// Name is empty for a machine the catalog does not declare.
 	Name    string            `json:"name"`
@@ -38,12 +39,29 @@ type MachineInfo struct {
 	// Address is the reserved address (authoritative mode), if any.
 	Address netip.Addr     `json:"address,omitzero"`
 	Arch    inventory.Arch `json:"arch,omitempty"`
+	// Source is where the declaration comes from: "file", "api", or ""
+	// for a machine only discovered on the network.
+	Source inventory.Source `json:"source"`
+	// ReadOnly is set for the inventory file's machines, which the API
+	// cannot change.
+	ReadOnly bool `json:"read_only"`
+	// Rejected is set for a MAC whose DHCP rackboot ignores.
+	Rejected bool `json:"rejected"`
 	// State is empty for a declared machine never seen on the network.
 	State     inventory.State `json:"state,omitempty"`
 	IP        netip.Addr      `json:"ip,omitzero"`
 	FirstSeen time.Time       `json:"first_seen,omitzero"`
 	// LastEvent is the newest event over all of the machine's MACs.
 	LastEvent *inventory.Event `json:"last_event,omitempty"`
+	// Power is the last power state a BMC operation read: "on", "off",
+	// "powering-on", "powering-off", or "" when none did.
+	Power bmc.PowerState `json:"power"`
+	// ArchSeen, VendorClass and Relay are what the machine showed of
+	// itself in its newest DHCP exchange: the architecture it claimed,
+	// its vendor class (option 60), and the relay it came through.
+	ArchSeen    string `json:"arch_seen,omitempty"`
+	VendorClass string `json:"vendor_class,omitempty"`
+	Relay       *Relay `json:"relay,omitempty"`
 	// Node, Diagnosis and Deadline are the registration tracker's view
 	// of a declared machine it follows (see Tracked); empty otherwise.
 	Node      string    `json:"node,omitempty"`
@@ -51,15 +69,32 @@ type MachineInfo struct {
 	Deadline  time.Time `json:"deadline,omitzero"`
 }
 
+// Relay is the DHCP relay a machine's requests came through: its address
+// (giaddr) and, when the relay added option 82 (RFC 3046), the circuit and
+// remote ids, as text or "0x" and hex.
+type Relay struct {
+	CircuitID string     `json:"circuit_id,omitempty"`
+	RemoteID  string     `json:"remote_id,omitempty"`
+	GIAddr    netip.Addr `json:"giaddr,omitzero"`
+}
+
 // declaredInfo joins m with the statuses of its MACs found in byMAC.
 func declaredInfo(m inventory.Machine, byMAC map[string]inventory.Status) MachineInfo {
 	info := MachineInfo{Name: m.Name, MACs: m.MACs, Profile: m.Profile,
-		Labels: m.Labels, Address: m.Address, Arch: m.Arch}
+		Labels: m.Labels, Address: m.Address, Arch: m.Arch,
+		Source: m.Source, ReadOnly: m.Source == inventory.SourceFile}
 	for _, mac := range m.MACs {
 		if st, ok := byMAC[mac]; ok {
 			info.merge(st)
 		}
 	}
+	return info
+}
+
+// discoveredInfo is the view of a MAC the catalog does not declare.
+func discoveredInfo(st inventory.Status, c *inventory.Catalog) MachineInfo {
+	info := MachineInfo{MACs: []string{st.MAC}, Rejected: c.Rejected(st.MAC)}
+	info.merge(st)
 	return info
 }
 
@@ -76,83 +111,149 @@ func (mi *MachineInfo) merge(st inventory.Status) {
 	mi.LastEvent, mi.State, mi.IP = &last, st.State, st.IP
 }
 
-// listMachines answers GET /api/v1/machines: declared machines in catalog
-// order, then machines seen but not declared, by MAC.
-func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
-	statuses, err := s.inv.Statuses()
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	byMAC := make(map[string]inventory.Status, len(statuses))
-	for _, st := range statuses {
-		byMAC[st.MAC] = st
-	}
-	out := []MachineInfo{}
-	for _, m := range s.inv.Catalog().Machines() {
-		info := declaredInfo(m, byMAC)
-		s.addTracked(&info)
-		out = append(out, info)
-		for _, mac := range m.MACs {
-			delete(byMAC, mac)
-		}
-	}
-	var discovered []MachineInfo
-	for mac, st := range byMAC {
-		info := MachineInfo{MACs: []string{mac}}
-		info.merge(st)
-		discovered = append(discovered, info)
-	}
-	slices.SortFunc(discovered, func(a, b MachineInfo) int {
-		return strings.Compare(a.MACs[0], b.MACs[0])
-	})
-	writeJSON(w, http.StatusOK, append(out, discovered...))
+// MachineDetail is the body of GET /api/v1/machines/{mac}?timeline=1: the
+// machine and the events of all its MACs, oldest first.
+type MachineDetail struct {
+	MachineInfo
+	Timeline []inventory.Event `json:"timeline"`
 }
 
 // getMachine answers GET /api/v1/machines/{mac}; {mac} may also be the
-// name of a declared machine.
+// name of a declared machine. With ?timeline=1 the body adds the
+// machine's timeline.
 func (s *Server) getMachine(w http.ResponseWriter, r *http.Request) {
-	if m, ok := s.namedMachine(r); ok {
-		s.getDeclared(w, r, m)
+	withTimeline, err := timelineParam(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	mac, ok := s.macParam(w, r)
+	info, events, ok := s.machineView(w, r)
 	if !ok {
 		return
 	}
-	if m, declared := s.inv.Catalog().Machine(mac); declared {
-		s.getDeclared(w, r, m)
+	s.enrich(&info, events)
+	if !withTimeline {
+		writeJSON(w, http.StatusOK, info)
 		return
 	}
-	st, err := s.inv.Status(mac)
-	if errors.Is(err, inventory.ErrNotFound) {
-		writeError(w, r, http.StatusNotFound, "no machine has mac "+mac)
-		return
+	if events == nil {
+		events = []inventory.Event{}
 	}
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	info := MachineInfo{MACs: []string{mac}}
-	info.merge(st)
-	writeJSON(w, http.StatusOK, info)
+	writeJSON(w, http.StatusOK, MachineDetail{MachineInfo: info, Timeline: events})
 }
 
-func (s *Server) getDeclared(w http.ResponseWriter, r *http.Request, m inventory.Machine) {
+// timelineParam reads the query of GET /api/v1/machines/{mac}: nothing,
+// or timeline=1 (or true, or 0, or false).
+func timelineParam(raw string) (bool, error) {
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return false, fmt.Errorf("parsing query: %w", err)
+	}
+	for key := range vals {
+		if key != "timeline" {
+			return false, fmt.Errorf("unknown parameter %+q", truncate(key))
+		}
+	}
+	switch v := vals.Get("timeline"); v {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("timeline: %q is not 1 or 0", truncate(v))
+	}
+}
+
+// machineView finds the machine {mac} names, by name or MAC, and returns
+// its view and timeline (oldest first), or answers 400 or 404.
+func (s *Server) machineView(w http.ResponseWriter, r *http.Request) (MachineInfo, []inventory.Event, bool) {
+	cat := s.inv.Catalog()
+	if m, ok := s.namedMachine(r); ok {
+		return s.declaredView(w, r, m)
+	}
+	mac, ok := s.macParam(w, r)
+	if !ok {
+		return MachineInfo{}, nil, false
+	}
+	if m, declared := cat.Machine(mac); declared {
+		return s.declaredView(w, r, m)
+	}
+	info, events, ok := s.seenView(w, r, mac)
+	if ok && info == nil {
+		writeError(w, r, http.StatusNotFound, "no machine has mac "+mac)
+		return MachineInfo{}, nil, false
+	}
+	if !ok {
+		return MachineInfo{}, nil, false
+	}
+	return *info, events, true
+}
+
+// seenView returns the view and timeline of mac, which no machine
+// declares; nil when the network never showed it. It answers 500 and
+// returns false when the store fails.
+func (s *Server) seenView(w http.ResponseWriter, r *http.Request,
+	mac string) (*MachineInfo, []inventory.Event, bool) {
+	st, err := s.inv.Status(mac)
+	if errors.Is(err, inventory.ErrNotFound) {
+		return nil, nil, true
+	}
+	events, terr := s.inv.Timeline(mac)
+	if err = errors.Join(err, terr); err != nil {
+		s.internalError(w, r, err)
+		return nil, nil, false
+	}
+	info := discoveredInfo(st, s.inv.Catalog())
+	return &info, events, true
+}
+
+func (s *Server) declaredView(w http.ResponseWriter, r *http.Request,
+	m inventory.Machine) (MachineInfo, []inventory.Event, bool) {
+	info, events, err := s.declaredInfoOf(m)
+	if err != nil {
+		s.internalError(w, r, err)
+		return MachineInfo{}, nil, false
+	}
+	return info, events, true
+}
+
+// declaredInfoOf returns the view of the declared machine m and its
+// timeline, oldest first.
+func (s *Server) declaredInfoOf(m inventory.Machine) (MachineInfo, []inventory.Event, error) {
 	byMAC := make(map[string]inventory.Status)
 	for _, mac := range m.MACs {
 		st, err := s.inv.Status(mac)
 		if err != nil && !errors.Is(err, inventory.ErrNotFound) {
-			s.internalError(w, r, err)
-			return
+			return MachineInfo{}, nil, err
 		}
 		if err == nil {
 			byMAC[mac] = st
 		}
 	}
+	events, err := s.timelineOf(m.MACs)
+	if err != nil {
+		return MachineInfo{}, nil, err
+	}
 	info := declaredInfo(m, byMAC)
 	s.addTracked(&info)
-	writeJSON(w, http.StatusOK, info)
+	return info, events, nil
+}
+
+// timelineOf returns the events of every MAC in macs, in the order they
+// were recorded.
+func (s *Server) timelineOf(macs []string) ([]inventory.Event, error) {
+	var events []inventory.Event
+	for _, mac := range macs {
+		tl, err := s.inv.Timeline(mac)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, tl...)
+	}
+	if len(macs) > 1 {
+		slices.SortFunc(events, func(a, b inventory.Event) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
+	return events, nil
 }
 
 // namedMachine returns the declared machine the route's {mac} names by
@@ -162,12 +263,7 @@ func (s *Server) namedMachine(r *http.Request) (inventory.Machine, bool) {
 	if err != nil {
 		return inventory.Machine{}, false
 	}
-	for _, m := range s.inv.Catalog().Machines() {
-		if m.Name == raw {
-			return m, true
-		}
-	}
-	return inventory.Machine{}, false
+	return s.inv.Catalog().Named(raw)
 }
 
 // getTimeline answers GET /api/v1/machines/{mac}/timeline, oldest first.
@@ -199,16 +295,14 @@ func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request) {
 // machineTimeline answers the timeline of a declared machine asked for by
 // name: the events of all its MACs, in the order they were recorded.
 func (s *Server) machineTimeline(w http.ResponseWriter, r *http.Request, m inventory.Machine) {
-	events := []inventory.Event{}
-	for _, mac := range m.MACs {
-		tl, err := s.inv.Timeline(mac)
-		if err != nil {
-			s.internalError(w, r, err)
-			return
-		}
-		events = append(events, tl...)
+	events, err := s.timelineOf(m.MACs)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
 	}
-	slices.SortFunc(events, func(a, b inventory.Event) int { return cmp.Compare(a.Seq, b.Seq) })
+	if events == nil {
+		events = []inventory.Event{}
+	}
 	writeJSON(w, http.StatusOK, events)
 }
 

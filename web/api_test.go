@@ -110,18 +110,24 @@ func TestListMachines(t *testing.T) {
 		t.Fatalf("GET /api/v1/machines = %d %q", w.Code, w.Body)
 	}
 	a := func(s string) netip.Addr { return netip.MustParseAddr(s) }
+	file := inventory.SourceFile
 	want := []MachineInfo{
 		{Name: "node1", MACs: []string{mac1}, Profile: "tiny", Labels: map[string]string{"rack": "r1"},
-			Address: a(ip1), State: inventory.StateDiscovered, IP: a(ip1),
+			Address: a(ip1), Source: file, ReadOnly: true, State: inventory.StateDiscovered, IP: a(ip1),
 			LastEvent: &inventory.Event{Kind: inventory.EventDHCPOffer, IP: a(ip1)}},
 		{Name: "node2", MACs: []string{mac2, mac3}, Profile: "tiny", Arch: inventory.ArchX64EFI,
-			State: inventory.StateBooting, IP: a(ip1),
+			Source: file, ReadOnly: true, State: inventory.StateBooting, IP: a(ip1),
 			LastEvent: &inventory.Event{Kind: inventory.EventScriptServed, IP: a(ip1), Detail: "arch=- platform=efi"}},
-		{Name: "node4", MACs: []string{macBad}, Profile: "broken"},
+		{Name: "node4", MACs: []string{macBad}, Profile: "broken", Source: file, ReadOnly: true},
 		{MACs: []string{macNew}, State: inventory.StateDiscovered, IP: a(ip1),
 			LastEvent: &inventory.Event{Kind: inventory.EventDiscovered, IP: a(ip1), Detail: "arch=- platform=-"}},
 	}
-	got := decode[[]MachineInfo](t, w.Body.Bytes())
+	page := decode[MachineList](t, w.Body.Bytes())
+	if page.Total != 4 || page.Offset != 0 || page.Limit != defaultLimit {
+		t.Errorf("GET /api/v1/machines = total %d, offset %d, limit %d; want 4, 0, %d",
+			page.Total, page.Offset, page.Limit, defaultLimit)
+	}
+	got := page.Items
 	if diff := cmp.Diff(want, got, ignoreTimes); diff != "" {
 		t.Errorf("GET /api/v1/machines (-want +got):\n%s", diff)
 	}
@@ -237,9 +243,9 @@ func TestNotFound(t *testing.T) {
 			t.Errorf("GET %s Content-Type = %q, want JSON %v", tt.target, w.Header().Get("Content-Type"), tt.wantJSON)
 		}
 	}
-	w := e.do(t, request{method: http.MethodDelete, target: "/api/v1/machines/" + mac1})
-	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET" {
-		t.Errorf("DELETE machine = %d, Allow %q, want 405, Allow GET", w.Code, w.Header().Get("Allow"))
+	w := e.do(t, request{method: http.MethodPatch, target: "/api/v1/machines/" + mac1})
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, PUT, DELETE" {
+		t.Errorf("PATCH machine = %d, Allow %q, want 405, Allow GET, PUT, DELETE", w.Code, w.Header().Get("Allow"))
 	}
 	wantJSONError(t, w.Header().Get("Content-Type"), w.Body.Bytes())
 }

@@ -104,11 +104,11 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 // JSON; the boot paths answer them in plain text.
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
 
-// writeError answers code with msg: {"error": msg} under /api/, text
-// elsewhere.
+// writeError answers code with msg: {"error": msg, "code": <stable code
+// of the status>} under /api/, text elsewhere.
 func writeError(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	if isAPI(r) {
-		writeJSON(w, code, map[string]string{"error": msg})
+		writeAPIError(w, code, errorCode(code), msg)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -125,7 +125,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	if err := enc.Encode(v); err != nil {
 		code = http.StatusInternalServerError
 		b.Reset()
-		b.WriteString(`{"error": "encoding the response failed"}` + "\n")
+		b.WriteString(`{"error": "encoding the response failed", "code": "internal"}` + "\n")
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

@@ -60,7 +60,7 @@ func TestMachineListShowsTracker(t *testing.T) {
 		t.Fatalf("GET /api/v1/machines = %d %q", w.Code, w.Body)
 	}
 	nodes := map[string]string{}
-	for _, m := range decode[[]MachineInfo](t, w.Body.Bytes()) {
+	for _, m := range decode[MachineList](t, w.Body.Bytes()).Items {
 		nodes[m.MACs[0]] = m.Node + "|" + m.Diagnosis
 	}
 	want := map[string]string{mac1: "|", mac2: "node2|no CSR", macBad: "|", macNew: "|"}

@@ -1,0 +1,339 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rackboot/rackboot/inventory"
+)
+
+var (
+	_ Declarations = (*inventory.Inventory)(nil)
+	_ EventSource  = (*inventory.Inventory)(nil)
+)
+
+// send makes one JSON API request with body.
+func (e *env) send(t *testing.T, method, target, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	return e.do(t, request{method: method, target: target, body: body,
+		header: http.Header{"Content-Type": {"application/json"}}})
+}
+
+// wantCode checks the answer's status and, for an error, its JSON code.
+func wantCode(t *testing.T, what string, w *httptest.ResponseRecorder, status int, code string) {
+	t.Helper()
+	if w.Code != status {
+		t.Fatalf("%s = %d %s, want %d", what, w.Code, w.Body, status)
+	}
+	if code == "" {
+		return
+	}
+	got := decode[APIError](t, w.Body.Bytes())
+	if got.Code != code || got.Error == "" {
+		t.Errorf("%s body = %+v, want code %q and a message", what, got, code)
+	}
+}
+
+// names returns the names (or first MACs) of a page's machines.
+func names(items []MachineInfo) []string {
+	out := []string{}
+	for _, m := range items {
+		if m.Name == "" {
+			out = append(out, m.MACs[0])
+			continue
+		}
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+func TestListMachinesFilters(t *testing.T) {
+	e := newEnv(t)
+	e.seen(t, mac1, ip1)
+	e.get(t, "/ipxe?mac="+mac3+"&platform=efi")
+	e.get(t, "/ipxe?mac="+macNew)
+	w := e.send(t, "POST", "/api/v1/machines",
+		`{"name": "node9", "macs": ["02:00:00:00:00:09"], "profile": "tiny", "labels": {"rack": "r2"}}`)
+	wantCode(t, "POST machine", w, http.StatusCreated, "")
+
+	tests := []struct {
+		query     string
+		want      []string
+		wantTotal int
+	}{
+		{"", []string{"node1", "node2", "node4", "node9", macNew}, 5},
+		{"?state=booting", []string{"node2"}, 1},
+		{"?state=discovered", []string{"node1", macNew}, 2},
+		{"?profile=broken", []string{"node4"}, 1},
+		{"?label=rack=r1", []string{"node1"}, 1},
+		{"?label=rack=r2&label=rack=r2", []string{"node9"}, 1},
+		{"?label=rack=", []string{}, 0},
+		{"?source=api", []string{"node9"}, 1},
+		{"?source=file", []string{"node1", "node2", "node4"}, 3},
+		{"?source=discovered", []string{macNew}, 1},
+		{"?q=NODE", []string{"node1", "node2", "node4", "node9"}, 4},
+		{"?q=02-00-00-00-00-03", []string{"node2"}, 1},
+		{"?q=10.99.0.50", []string{"node1", "node2", macNew}, 3},
+		{"?q=rack=r2", []string{"node9"}, 1},
+		{"?limit=2", []string{"node1", "node2"}, 5},
+		{"?limit=2&offset=2", []string{"node4", "node9"}, 5},
+		{"?offset=4", []string{macNew}, 5},
+		{"?offset=9", []string{}, 5},
+		{"?source=file&limit=1&offset=1", []string{"node2"}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			w := e.get(t, "/api/v1/machines"+tt.query)
+			wantCode(t, "GET "+tt.query, w, http.StatusOK, "")
+			page := decode[MachineList](t, w.Body.Bytes())
+			if diff := cmp.Diff(tt.want, names(page.Items)); diff != "" || page.Total != tt.wantTotal {
+				t.Errorf("GET /api/v1/machines%s = total %d (want %d), items (-want +got):\n%s",
+					tt.query, page.Total, tt.wantTotal, diff)
+			}
+		})
+	}
+}
+
+func TestListMachinesBadQuery(t *testing.T) {
+	e := newEnv(t)
+	for _, q := range []string{"?state=asleep", "?source=disk", "?label=rack", "?label==x",
+		"?limit=0", "?limit=1001", "?limit=x", "?offset=-1", "?sort=name", "?state=ready&state=failed", "?%zz"} {
+		t.Run(q, func(t *testing.T) {
+			wantCode(t, "GET "+q, e.get(t, "/api/v1/machines"+q), http.StatusBadRequest, CodeBadRequest)
+		})
+	}
+}
+
+func TestGetMachineTimeline(t *testing.T) {
+	e := newEnv(t)
+	e.seen(t, mac3, ip1)
+	e.seen(t, mac2, ip1)
+	tests := []struct {
+		target string
+		code   int
+		want   []string // the timeline's MACs' kinds, nil: no timeline
+	}{
+		{"/api/v1/machines/node2?timeline=1", 200, []string{"dhcp-offer", "dhcp-offer"}},
+		{"/api/v1/machines/node2?timeline=true", 200, []string{"dhcp-offer", "dhcp-offer"}},
+		{"/api/v1/machines/node4?timeline=1", 200, []string{}},
+		{"/api/v1/machines/node2?timeline=0", 200, nil},
+		{"/api/v1/machines/node2?timeline=yes", 400, nil},
+		{"/api/v1/machines/node2?other=1", 400, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			w := e.get(t, tt.target)
+			if w.Code != tt.code {
+				t.Fatalf("GET %s = %d %s, want %d", tt.target, w.Code, w.Body, tt.code)
+			}
+			if tt.code != 200 {
+				return
+			}
+			var body map[string]json.RawMessage
+			json.Unmarshal(w.Body.Bytes(), &body)
+			raw, has := body["timeline"]
+			if has != (tt.want != nil) {
+				t.Fatalf("GET %s has timeline %v, want %v", tt.target, has, tt.want != nil)
+			}
+			if !has {
+				return
+			}
+			var events []inventory.Event
+			if err := json.Unmarshal(raw, &events); err != nil {
+				t.Fatal(err)
+			}
+			got := []string{}
+			for _, ev := range events {
+				got = append(got, string(ev.Kind))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("GET %s timeline (-want +got):\n%s", tt.target, diff)
+			}
+		})
+	}
+}
+
+func TestCreateUpdateDeleteMachine(t *testing.T) {
+	e := newEnv(t)
+	w := e.send(t, "POST", "/api/v1/machines", `{"name": "node9", "macs": ["02-00-00-00-00-09"],
+		"profile": "tiny", "labels": {"rack": "r2"}, "address": "10.99.0.59", "arch": "x64-efi"}`)
+	wantCode(t, "POST", w, http.StatusCreated, "")
+	if loc := w.Header().Get("Location"); loc != "/api/v1/machines/node9" {
+		t.Errorf("Location = %q, want /api/v1/machines/node9", loc)
+	}
+	got := decode[MachineInfo](t, w.Body.Bytes())
+	if got.Source != inventory.SourceAPI || got.ReadOnly || got.MACs[0] != "02:00:00:00:00:09" ||
+		got.Address.String() != "10.99.0.59" || got.Arch != inventory.ArchX64EFI {
+		t.Errorf("POST machine = %+v, want node9 from the api, canonical MAC, address and arch", got)
+	}
+	if m, _, ok := e.inv.Lookup("02:00:00:00:00:09"); !ok || m.Name != "node9" {
+		t.Errorf("Lookup(node9's mac) = %q, %v after POST", m.Name, ok)
+	}
+
+	w = e.send(t, "PUT", "/api/v1/machines/node9", `{"macs": ["02:00:00:00:00:19"], "profile": "broken"}`)
+	wantCode(t, "PUT existing", w, http.StatusOK, "")
+	if m, _, ok := e.inv.Lookup("02:00:00:00:00:19"); !ok || m.Profile != "broken" || m.Labels != nil {
+		t.Errorf("after PUT Lookup = %+v, %v, want node9 on profile broken without labels", m, ok)
+	}
+	wantCode(t, "PUT new", e.send(t, "PUT", "/api/v1/machines/node8",
+		`{"name": "node8", "macs": ["02:00:00:00:00:08"], "profile": "tiny"}`), http.StatusCreated, "")
+
+	wantCode(t, "DELETE by mac", e.send(t, "DELETE", "/api/v1/machines/02:00:00:00:00:19", ""),
+		http.StatusNoContent, "")
+	wantCode(t, "DELETE by name", e.send(t, "DELETE", "/api/v1/machines/node8", ""), http.StatusNoContent, "")
+	if _, _, ok := e.inv.Lookup("02:00:00:00:00:08"); ok {
+		t.Error("node8 still declared after DELETE")
+	}
+}
+
+func TestMachineWriteErrors(t *testing.T) {
+	e := newEnv(t)
+	wantCode(t, "setup", e.send(t, "POST", "/api/v1/machines",
+		`{"name": "node9", "macs": ["02:00:00:00:00:09"], "profile": "tiny"}`), http.StatusCreated, "")
+	tests := []struct {
+		name, method, target, body string
+		status                     int
+		code                       string
+	}{
+		{"create a file's name", "POST", "/api/v1/machines",
+			`{"name": "node1", "macs": ["02:00:00:00:00:0a"], "profile": "tiny"}`, 409, CodeReadOnly},
+		{"create twice", "POST", "/api/v1/machines",
+			`{"name": "node9", "macs": ["02:00:00:00:00:0a"], "profile": "tiny"}`, 409, CodeConflict},
+		{"a file's mac", "POST", "/api/v1/machines",
+			`{"name": "node7", "macs": ["02:00:00:00:00:01"], "profile": "tiny"}`, 409, CodeConflict},
+		{"a file's address", "POST", "/api/v1/machines",
+			`{"name": "node7", "macs": ["02:00:00:00:00:07"], "profile": "tiny", "address": "10.99.0.50"}`,
+			409, CodeConflict},
+		{"no such profile", "POST", "/api/v1/machines",
+			`{"name": "node7", "macs": ["02:00:00:00:00:07"], "profile": "huge"}`, 400, CodeBadRequest},
+		{"bad name", "POST", "/api/v1/machines",
+			`{"name": "Node 7", "macs": ["02:00:00:00:00:07"], "profile": "tiny"}`, 400, CodeBadRequest},
+		{"bad address", "POST", "/api/v1/machines",
+			`{"name": "node7", "macs": ["02:00:00:00:00:07"], "profile": "tiny", "address": "fe80::1"}`,
+			400, CodeBadRequest},
+		{"unknown field", "POST", "/api/v1/machines",
+			`{"name": "node7", "macs": ["02:00:00:00:00:07"], "profile": "tiny", "bmc": {}}`, 400, CodeBadRequest},
+		{"not json", "POST", "/api/v1/machines", `{"name":`, 400, CodeBadRequest},
+		{"huge body", "POST", "/api/v1/machines", `{"name": "` + strings.Repeat("x", 20000) + `"}`,
+			413, CodeBadRequest},
+		{"update a file's machine", "PUT", "/api/v1/machines/node1",
+			`{"macs": ["02:00:00:00:00:01"], "profile": "tiny"}`, 409, CodeReadOnly},
+		{"rename", "PUT", "/api/v1/machines/node9",
+			`{"name": "node8", "macs": ["02:00:00:00:00:09"], "profile": "tiny"}`, 400, CodeBadRequest},
+		{"delete a file's machine", "DELETE", "/api/v1/machines/node1", "", 409, CodeReadOnly},
+		{"delete nothing", "DELETE", "/api/v1/machines/nobody", "", 404, CodeNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.inv.Catalog()
+			wantCode(t, tt.method+" "+tt.target, e.send(t, tt.method, tt.target, tt.body), tt.status, tt.code)
+			if e.inv.Catalog() != before {
+				t.Error("a refused write changed the catalog")
+			}
+		})
+	}
+}
+
+func TestAcceptAndReject(t *testing.T) {
+	e := newEnv(t)
+	e.get(t, "/ipxe?mac="+macNew)
+	reject := "/api/v1/machines/" + macNew + "/reject"
+	wantCode(t, "reject", e.send(t, "POST", reject, ""), http.StatusNoContent, "")
+	if !e.inv.Catalog().Rejected(macNew) {
+		t.Fatal("the MAC is not rejected after POST reject")
+	}
+	page := decode[MachineList](t, e.get(t, "/api/v1/machines?source=discovered").Body.Bytes())
+	if len(page.Items) != 1 || !page.Items[0].Rejected {
+		t.Errorf("discovered machines = %+v, want the rejected MAC marked", page.Items)
+	}
+	wantCode(t, "reject a file's mac", e.send(t, "POST", "/api/v1/machines/"+mac1+"/reject", "{}"),
+		http.StatusConflict, CodeConflict)
+	wantCode(t, "reject junk", e.send(t, "POST", "/api/v1/machines/junk/reject", ""),
+		http.StatusBadRequest, CodeBadRequest)
+
+	accept := "/api/v1/machines/" + macNew + "/accept"
+	w := e.send(t, "POST", accept, `{"name": "node99", "profile": "tiny", "labels": {"rack": "r9"}}`)
+	wantCode(t, "accept", w, http.StatusCreated, "")
+	got := decode[MachineInfo](t, w.Body.Bytes())
+	if got.Name != "node99" || got.Source != inventory.SourceAPI || got.Rejected ||
+		got.State != inventory.StateDiscovered || got.Labels["rack"] != "r9" {
+		t.Errorf("accept = %+v, want node99 from the api, not rejected, with its history", got)
+	}
+	if e.inv.Catalog().Rejected(macNew) {
+		t.Error("accept left the MAC rejected")
+	}
+	wantCode(t, "accept twice", e.send(t, "POST", accept, `{"name": "node98", "profile": "tiny"}`),
+		http.StatusConflict, CodeConflict)
+	wantCode(t, "accept with macs", e.send(t, "POST", "/api/v1/machines/02:00:00:00:00:98/accept",
+		`{"name": "node98", "profile": "tiny", "macs": ["02:00:00:00:00:97"]}`), http.StatusBadRequest, CodeBadRequest)
+
+	wantCode(t, "unreject", e.send(t, "DELETE", "/api/v1/machines/02:00:00:00:00:98/reject", ""),
+		http.StatusNotFound, CodeNotFound)
+	wantCode(t, "reject again", e.send(t, "POST", "/api/v1/machines/02:00:00:00:00:98/reject", ""),
+		http.StatusNoContent, "")
+	wantCode(t, "unreject", e.send(t, "DELETE", "/api/v1/machines/02:00:00:00:00:98/reject", ""),
+		http.StatusNoContent, "")
+}
+
+func TestViewerCannotWrite(t *testing.T) {
+	e := newEnv(t)
+	viewer := http.Header{"Authorization": {"Bearer " + viewerToken}}
+	for _, rq := range []request{
+		{method: "POST", target: "/api/v1/machines", body: `{"name": "node9"}`},
+		{method: "POST", target: "/api/v1/machines/" + macNew + "/reject"},
+		{method: "DELETE", target: "/api/v1/machines/node1"},
+	} {
+		rq.header = viewer
+		if w := e.do(t, rq); w.Code != http.StatusForbidden {
+			t.Errorf("%s %s as viewer = %d, want 403", rq.method, rq.target, w.Code)
+		}
+	}
+	if w := e.do(t, request{target: "/api/v1/machines", header: viewer}); w.Code != http.StatusOK {
+		t.Errorf("GET /api/v1/machines as viewer = %d, want 200", w.Code)
+	}
+}
+
+func TestErrorCodes(t *testing.T) {
+	tests := []struct {
+		status int
+		want   string
+	}{
+		{400, CodeBadRequest}, {401, CodeUnauthorized}, {403, CodeForbidden}, {404, CodeNotFound},
+		{405, CodeMethodNotAllowed}, {409, CodeConflict}, {413, CodeBadRequest}, {429, CodeRateLimited},
+		{501, CodeUnavailable}, {503, CodeUnavailable}, {500, CodeInternal},
+	}
+	for _, tt := range tests {
+		if got := errorCode(tt.status); got != tt.want {
+			t.Errorf("errorCode(%d) = %q, want %q", tt.status, got, tt.want)
+		}
+	}
+	e := newEnv(t)
+	wantCode(t, "GET unknown route", e.get(t, "/api/v1/nothing"), http.StatusNotFound, CodeNotFound)
+	wantCode(t, "PATCH machine", e.send(t, "PATCH", "/api/v1/machines/node1", ""),
+		http.StatusMethodNotAllowed, CodeMethodNotAllowed)
+}
+
+func TestProfiles(t *testing.T) {
+	e := newEnv(t)
+	w := e.get(t, "/api/v1/profiles")
+	wantCode(t, "GET profiles", w, http.StatusOK, "")
+	list := decode[ProfileList](t, w.Body.Bytes())
+	var got []string
+	for _, p := range list.Items {
+		got = append(got, p.Name+":"+string(rune('0'+p.Machines)))
+	}
+	if diff := cmp.Diff([]string{"broken:1", "tiny:2"}, got); diff != "" || list.Total != 2 {
+		t.Errorf("GET profiles = total %d, (-want +got):\n%s", list.Total, diff)
+	}
+	w = e.get(t, "/api/v1/profiles/tiny")
+	wantCode(t, "GET tiny", w, http.StatusOK, "")
+	if p := decode[ProfileInfo](t, w.Body.Bytes()); p.Kernel != "tiny/vmlinuz" || len(p.Initrds) != 2 {
+		t.Errorf("GET profile tiny = %+v", p)
+	}
+	wantCode(t, "GET unknown profile", e.get(t, "/api/v1/profiles/huge"), http.StatusNotFound, CodeNotFound)
+	wantCode(t, "GET profiles?x", e.get(t, "/api/v1/profiles?x=1"), http.StatusBadRequest, CodeBadRequest)
+}
