@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,28 +24,38 @@ type machineRow struct {
 	State   string   `json:"state"`
 	IP      string   `json:"ip"`
 	// Node is set when the registration tracker follows the machine.
-	Node      string `json:"node"`
+	Node     string `json:"node"`
+	Rejected bool   `json:"rejected"`
 	LastEvent *struct {
 		Kind string    `json:"kind"`
 		Time time.Time `json:"time"`
 	} `json:"last_event"`
 }
 
-// machines runs "rackboot machines [flags]".
+// machines runs "rackboot machines [--state S] [--profile P] [--label k=v]...
+// [--source file|api|discovered] [-q TEXT] [--json]".
 func machines(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("machines", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cs clientSettings
-	cs.addFlags(fs)
-	asJSON := fs.Bool("json", false, "print the server's JSON as it came")
-	if err := parseSettings(fs, args, getenv); err != nil {
+	fs, cs := apiFlags("machines", "", stderr)
+	asJSON := fs.Bool("json", false, "print the server's JSON of the first page as it came")
+	query := url.Values{}
+	for _, name := range []string{"state", "profile", "source", "q"} {
+		fs.Func(name, filterUsage[name], func(v string) error { query.Set(name, v); return nil })
+	}
+	fs.Func("label", "only machines with this `key=value` label; repeat for more", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("%q is not key=value", v)
+		}
+		query.Add("label", v)
+		return nil
+	})
+	if _, err := parseCommand(fs, cs, args, getenv, 0); err != nil {
 		return err
 	}
 	c, err := cs.client(getenv)
 	if err != nil {
 		return err
 	}
-	const path = "/api/v1/machines"
+	path := machinesPath(query, 0)
 	body, err := c.fetch(ctx, apiTimeout, http.MethodGet, path, nil)
 	if err != nil {
 		return err
@@ -53,11 +64,35 @@ func machines(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		_, err := stdout.Write(body)
 		return err
 	}
-	rows, err := machinePages(ctx, c, body)
+	rows, err := machinePages(ctx, c, body, query)
 	if err != nil {
 		return fmt.Errorf("decoding answer of %s: %w", c.base+path, err)
 	}
 	return printMachines(stdout, rows)
+}
+
+// filterUsage describes the filters of "rackboot machines".
+var filterUsage = map[string]string{
+	"state":   "only machines in this `state` (discovered, booting, ready, failed, ...)",
+	"profile": "only machines of this `profile`",
+	"source":  "only machines declared in the inventory `file`, through the api, or discovered",
+	"q":       "only machines whose name, MAC, address, profile, Node or label holds this `text`",
+}
+
+// machinesPath is the path of the page at offset of the machines that
+// pass query's filters.
+func machinesPath(query url.Values, offset int) string {
+	q := url.Values{}
+	for k, v := range query {
+		q[k] = v
+	}
+	if offset > 0 {
+		q.Set("offset", strconv.Itoa(offset))
+	}
+	if len(q) == 0 {
+		return "/api/v1/machines"
+	}
+	return "/api/v1/machines?" + q.Encode()
 }
 
 // machinePage is a page of GET /api/v1/machines.
@@ -70,7 +105,7 @@ type machinePage struct {
 // machinePages decodes the first answer of GET /api/v1/machines and asks
 // for the pages after it until it has them all. Older servers answer a
 // bare list of every machine.
-func machinePages(ctx context.Context, c *apiClient, first []byte) ([]machineRow, error) {
+func machinePages(ctx context.Context, c *apiClient, first []byte, query url.Values) ([]machineRow, error) {
 	if bytes.HasPrefix(bytes.TrimSpace(first), []byte("[")) {
 		var rows []machineRow
 		return rows, json.Unmarshal(first, &rows)
@@ -81,7 +116,7 @@ func machinePages(ctx context.Context, c *apiClient, first []byte) ([]machineRow
 	}
 	rows := page.Items
 	for len(page.Items) > 0 && len(rows) < page.Total {
-		path := fmt.Sprintf("/api/v1/machines?offset=%d", page.Offset+len(page.Items))
+		path := machinesPath(query, page.Offset+len(page.Items))
 		page = machinePage{}
 		if err := c.call(ctx, http.MethodGet, path, nil, &page); err != nil {
 			return nil, err
@@ -107,8 +142,12 @@ func printMachines(w io.Writer, rows []machineRow) error {
 			event = r.LastEvent.Kind
 			when = r.LastEvent.Time.Local().Format(time.DateTime)
 		}
+		state := dash(r.State)
+		if r.Rejected {
+			state += ",rejected"
+		}
 		cols := []string{dash(r.Name), strings.Join(r.MACs, ","), dash(r.Profile),
-			dash(r.State), dash(r.IP), event, when}
+			state, dash(r.IP), event, when}
 		if nodes {
 			cols = slices.Insert(cols, 4, dash(r.Node))
 		}

@@ -6,6 +6,9 @@
 //
 //	rackboot serve [flags]      run DHCP, TFTP and HTTP until SIGINT or SIGTERM
 //	rackboot machines [flags]   list the machines a running server knows
+//	rackboot accept MAC --name N --profile P   declare a discovered machine
+//	rackboot reject [--undo] MAC   ignore a MAC's DHCP, or stop ignoring it
+//	rackboot explain [--ignition] MAC|NAME   show the script (and Ignition) a machine gets
 //	rackboot power MACHINE ACTION   power status, on, off, cycle or reset by BMC
 //	rackboot pxe-once MACHINE   next boot from the network, by BMC
 //	rackboot reprovision MACHINE...  reinstall machines, rolling
@@ -54,7 +57,10 @@ const usage = `usage: rackboot <command> [flags]
 
 commands:
   serve      run DHCP, TFTP and HTTP until SIGINT or SIGTERM
-  machines   list the machines a running server knows
+  machines   list the machines a running server knows (--state, --profile, --label, -q)
+  accept     MAC --name N --profile P [--label k=v]: declare a discovered machine
+  reject     [--undo] MAC: ignore a MAC's DHCP until it is accepted
+  explain    [--ignition] MAC|NAME: show the iPXE script (and Ignition) a machine gets now
   power      MACHINE status|on|off|cycle|reset: act through the machine's BMC
   pxe-once   MACHINE: make the machine's next boot a network boot, through its BMC
   reprovision MACHINE...: reinstall machines by BMC and network boot, K at a time
@@ -73,6 +79,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, args[1:], stderr, getenv)
 	case "machines":
 		return machines(ctx, args[1:], stdout, stderr, getenv)
+	case "accept":
+		return accept(ctx, args[1:], stdout, stderr, getenv)
+	case "reject":
+		return reject(ctx, args[1:], stdout, stderr, getenv)
+	case "explain":
+		return explain(ctx, args[1:], stdout, stderr, getenv)
 	case "power":
 		return power(ctx, args[1:], stdout, stderr, getenv)
 	case "pxe-once":
