@@ -28,8 +28,8 @@ profiles:
       apiServer: https://10.99.0.2:6443
       clusterCAFile: /etc/rackboot/ca.crt
       clusterDNS: [10.96.0.10]
-      kubelet: {asset: k8s/kubelet, sha512: `+strings.Repeat("ab", 64)+`}
-      crio: {asset: crio/crio.raw, sha512: `+strings.Repeat("ab", 64)+`}
+      kubelet: {asset: k8s/kubelet, sha512: ` + strings.Repeat("ab", 64) + `}
+      crio: {asset: crio/crio.raw, sha512: ` + strings.Repeat("ab", 64) + `}
 machines: [{name: node1, macs: ["02:00:00:00:00:01"], profile: tiny, labels: {rack: r1}}]
 `))
 	if err != nil {

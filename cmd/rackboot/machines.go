@@ -24,8 +24,8 @@ type machineRow struct {
 	State   string   `json:"state"`
 	IP      string   `json:"ip"`
 	// Node is set when the registration tracker follows the machine.
-	Node     string `json:"node"`
-	Rejected bool   `json:"rejected"`
+	Node      string `json:"node"`
+	Rejected  bool   `json:"rejected"`
 	LastEvent *struct {
 		Kind string    `json:"kind"`
 		Time time.Time `json:"time"`
