@@ -160,12 +160,15 @@ func (s *Server) explainIgnition(r *http.Request, x *Explanation, m inventory.Ma
 	case s.ignition == nil:
 		note("no Ignition is configured on this server: /ignition answers 404")
 		return
+	case s.ignition.preview == nil:
+		note("this server shows no Ignition preview")
+		return
 	}
 	if _, served := prov.Steps[inventory.StepIgnitionServed]; served {
 		note("Ignition was served in generation %d: /ignition refuses it until a reprovision",
 			prov.Generation)
 	}
-	raw, err := s.ignition.render.Render(r.Context(), m, p, prov.Generation)
+	raw, err := s.ignition.preview.Render(r.Context(), m, p, prov.Generation)
 	if err != nil {
 		note("rendering Ignition fails, so /ignition answers 500: %v", err)
 		return
@@ -174,7 +177,8 @@ func (s *Server) explainIgnition(r *http.Request, x *Explanation, m inventory.Ma
 		note("the rendered Ignition config cannot be shown: %v", err)
 		return
 	}
-	note("Ignition secrets (bootstrap token, keys, passwords) are shown as %s", redacted)
+	note("Ignition secrets (bootstrap token, keys, passwords) are shown as %s; "+
+		"the preview mints no token in the cluster", redacted)
 }
 
 // explainUnknown explains a MAC no machine declares: it gets the script

@@ -231,6 +231,7 @@ func newSecretEnv(t *testing.T, r IgnitionRenderer) *env {
 	}
 	if r != nil {
 		e.srv.SetIgnition(r, e.inv)
+		e.srv.SetIgnitionPreview(r)
 	}
 	return e
 }

@@ -46,6 +46,9 @@ type Provisions interface {
 type ignitionSide struct {
 	render IgnitionRenderer
 	prov   Provisions
+	// preview renders for the explain route; nil until
+	// SetIgnitionPreview.
+	preview IgnitionRenderer
 }
 
 // SetIgnition makes the server answer GET /ignition?mac=&uuid= with the
@@ -54,6 +57,16 @@ type ignitionSide struct {
 // before the server handles requests.
 func (s *Server) SetIgnition(r IgnitionRenderer, p Provisions) {
 	s.ignition = &ignitionSide{render: r, prov: p}
+}
+
+// SetIgnitionPreview makes the explain route show Ignition configs
+// rendered by r, which must mint nothing (ignition.NewPreview): explaining
+// a machine must not create a bootstrap token in the cluster. Call it
+// after SetIgnition; without it the explain route shows no Ignition.
+func (s *Server) SetIgnitionPreview(r IgnitionRenderer) {
+	if s.ignition != nil {
+		s.ignition.preview = r
+	}
 }
 
 // serveIgnition answers GET /ignition. It serves a declared machine whose

@@ -59,7 +59,7 @@ type Server struct {
 	inv     Inventory
 	log     *slog.Logger
 	scripts *ipxe.Scripts
-	chain   []byte // the /boot.ipxe script, rendered once
+	chain   []byte   // the /boot.ipxe script, rendered once
 	router  *chi.Mux // the boot listener's routes
 	// ignition serves /ignition; nil until SetIgnition.
 	ignition *ignitionSide

@@ -62,6 +62,11 @@ func setupCluster(s *serveSettings, w *web.Server, inv *inventory.Inventory,
 		return nil, nil, fmt.Errorf("http-url: %w", err)
 	}
 	w.SetIgnition(r, inv)
+	preview, err := ignition.NewPreview(ignition.Config{BaseURL: s.HTTPURL})
+	if err != nil {
+		return nil, nil, fmt.Errorf("http-url: %w", err)
+	}
+	w.SetIgnitionPreview(preview)
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
