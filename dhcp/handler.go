@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
@@ -258,7 +259,7 @@ func (s *Server) record(r *request, kind inventory.EventKind, ip netip.Addr, det
 		return
 	}
 	if kind == inventory.EventDHCPOffer {
-		detail += r.seen()
+		detail = strings.TrimPrefix(detail+r.seen(), " ")
 	}
 	e := inventory.Event{Kind: kind, IP: ip, Detail: detail}
 	if _, err := s.inv.Record(r.mac, e); err != nil {

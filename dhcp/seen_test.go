@@ -84,3 +84,19 @@ func TestOfferRecordsClientDetails(t *testing.T) {
 		})
 	}
 }
+
+// A declared machine's booted OS asks without PXE options: its offer's
+// detail is only what it showed, with no stray separator.
+func TestOfferDetailOfAPlainClient(t *testing.T) {
+	e := newEnv(t, testConfig(ModeAuthoritative))
+	if _, ok := e.send(msg(discoverT, 0x50, vendor("udhcp1.35")), clientSrc, PortServer); !ok {
+		t.Fatalf("no offer\nlogs:\n%s", e.logs)
+	}
+	evs, err := e.store.Timeline(mac(0x50).String())
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("Timeline = %v, %v, want one offer", evs, err)
+	}
+	if got, want := evs[0].Detail, "vendor=udhcp1.35"; got != want {
+		t.Errorf("offer detail = %q, want %q", got, want)
+	}
+}
