@@ -58,6 +58,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	}
 	defer store.Close()
 	inv := inventory.New(catalog, store)
+	logConflicts(inv, log)
 
 	s.TokensEnv = getenv("RACKBOOT_TOKENS")
 	srv, err := build(&s, inv, log)
@@ -135,6 +136,16 @@ func reloadOnHUP(ctx context.Context, s *serveSettings, inv *inventory.Inventory
 		}
 		inv.SetCatalog(c)
 		log.Info("inventory reloaded", "path", s.Inventory, "machines", len(c.Machines()))
+		logConflicts(inv, log)
+	}
+}
+
+// logConflicts warns of each machine declared through the API that the
+// inventory file now clashes with: it is left out until one of them
+// changes.
+func logConflicts(inv *inventory.Inventory, log *slog.Logger) {
+	for _, err := range inv.Conflicts() {
+		log.Warn("machine declared through the API left out", "err", err)
 	}
 }
 
