@@ -26,6 +26,15 @@ const (
 	EventError         EventKind = "error"          // something failed on rackboot's side
 )
 
+// Event kinds of an operator's decision about a discovered machine,
+// through the API. Their Detail says who decided and, for an acceptance,
+// the name and profile given.
+const (
+	EventAccepted   EventKind = "accepted"   // declared as a machine
+	EventRejected   EventKind = "rejected"   // rackboot ignores its DHCP from now on
+	EventUnrejected EventKind = "unrejected" // a rejection was taken back
+)
+
 // Event kinds of the Ignition endpoint.
 const (
 	EventIgnitionServed  EventKind = "ignition-served"  // the machine's Ignition config went out

@@ -165,7 +165,20 @@ func (s *Server) postAccept(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	got, err := d.AddMachine(m)
+	if err == nil {
+		s.recordDecision(mac, inventory.EventAccepted, fmt.Sprintf("by %s: name=%s profile=%s",
+			actor(r), got.Name, got.Profile))
+	}
 	s.answerDeclared(w, r, got, err, http.StatusCreated)
+}
+
+// recordDecision puts an operator's decision on the MAC's timeline, where
+// every dashboard following the event stream sees it. The decision took
+// effect already: a failure to record it is logged, not answered.
+func (s *Server) recordDecision(mac string, kind inventory.EventKind, detail string) {
+	if _, err := s.inv.Record(mac, inventory.Event{Kind: kind, Detail: detail}); err != nil {
+		s.log.Error("recording a decision", "mac", mac, "err", err)
+	}
 }
 
 // postReject answers POST /api/v1/machines/{mac}/reject (body empty or
@@ -189,15 +202,16 @@ func (s *Server) rejection(w http.ResponseWriter, r *http.Request, reject bool) 
 	if !ok {
 		return
 	}
-	change, verb := d.Unreject, "mac unrejected"
+	change, verb, kind := d.Unreject, "mac unrejected", inventory.EventUnrejected
 	if reject {
-		change, verb = d.Reject, "mac rejected"
+		change, verb, kind = d.Reject, "mac rejected", inventory.EventRejected
 	}
 	if err := change(mac); err != nil {
 		s.writeInventoryError(w, r, err)
 		return
 	}
 	s.log.Info(verb, "mac", mac, "by", actor(r))
+	s.recordDecision(mac, kind, "by "+actor(r))
 	w.WriteHeader(http.StatusNoContent)
 }
 

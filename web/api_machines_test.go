@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -277,6 +278,25 @@ func TestAcceptAndReject(t *testing.T) {
 		http.StatusNoContent, "")
 	wantCode(t, "unreject", e.send(t, "DELETE", "/api/v1/machines/02:00:00:00:00:98/reject", ""),
 		http.StatusNoContent, "")
+
+	// Each decision is on the MAC's timeline, for every dashboard to see.
+	evs, err := e.inv.Timeline(macNew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var decisions []string
+	for _, ev := range evs[1:] {
+		decisions = append(decisions, string(ev.Kind)+" "+ev.Detail)
+	}
+	want := []string{"rejected by operator via api " + ip1,
+		"accepted by operator via api " + ip1 + ": name=node99 profile=tiny"}
+	if diff := cmp.Diff(want, decisions); diff != "" {
+		t.Errorf("decisions on the timeline (-want +got):\n%s", diff)
+	}
+	if kinds := e.kinds(t, "02:00:00:00:00:98"); !slices.Equal(kinds, []inventory.EventKind{
+		inventory.EventRejected, inventory.EventUnrejected}) {
+		t.Errorf("timeline of a MAC rejected and taken back = %v", kinds)
+	}
 }
 
 func TestViewerCannotWrite(t *testing.T) {
