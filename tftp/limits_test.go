@@ -116,6 +116,10 @@ func TestLogLines(t *testing.T) {
 	if !ts.waitLog(`"tftp transfer failed"`) {
 		t.Fatal("no line for the failed transfer")
 	}
+	// The refusal is counted before it is logged.
+	if !ts.waitLog(`"level":"DEBUG","msg":"tftp request refused: access violation"`) {
+		t.Fatal("no Debug line for the repeated access violation")
+	}
 
 	counts := map[string]int{}
 	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {

@@ -53,6 +53,7 @@ machines: [{name: node1, macs: ["02:00:00:00:00:01"], profile: tiny, labels: {ra
 	}
 	if r != nil {
 		srv.SetIgnition(r, inv)
+		srv.SetIgnitionPreview(r)
 	}
 	return adminServer(t, srv), inv
 }
