@@ -70,6 +70,7 @@ func newLab(t *testing.T) *lab {
 	}
 	srv.SetBMC(ctl)
 	srv.SetIgnition(joinConfig{}, l.inv)
+	srv.SetIgnitionPreview(joinConfig{})
 
 	l.token, err = auth.NewToken()
 	if err != nil {
