@@ -16,6 +16,7 @@
 //	rackboot assets fetch URL        download a file into the assets directory, checked
 //	rackboot token create --name N --role R   make an API token, print it once
 //	rackboot token list         show the API tokens' names and roles
+//	rackboot install-crds [--kubeconfig F] [--dry-run]   install the Machine and Profile CRDs
 //	rackboot version            print the version
 //
 // Run "rackboot <command> -h" for the flags of a command; docs/config.md
@@ -66,6 +67,7 @@ commands:
   reprovision MACHINE...: reinstall machines by BMC and network boot, K at a time
   assets     import FILE... | fetch URL: bring files into the assets directory, print their sums
   token      create --name N --role viewer|operator | list: manage the API tokens
+  install-crds [--kubeconfig F] [--dry-run]: install rackboot's Machine and Profile CRDs in a cluster
   version    print the version
 `
 
@@ -95,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return assets(args[1:], stdout, stderr, getenv)
 	case "token":
 		return tokenCommand(args[1:], stdout, stderr, getenv)
+	case "install-crds":
+		return installCRDs(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "rackboot", version)
 		return nil

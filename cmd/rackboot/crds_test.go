@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/rackboot/rackboot/internal/kubetest"
+)
+
+// TestInstallCRDs runs rackboot install-crds against a real control
+// plane: a dry run, an install and a second install that changes
+// nothing, each saying so.
+func TestInstallCRDs(t *testing.T) {
+	cp := kubetest.Start(t, kubetest.Options{})
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	writeKubeconfig(t, kubeconfig,
+		&clientcmdapi.Cluster{Server: cp.Server, CertificateAuthorityData: cp.CA}, cp.Admin.BearerToken)
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"dry run", []string{"--dry-run"}, "" +
+			"machines.rackboot.io created (dry run: nothing kept)\n" +
+			"profiles.rackboot.io created (dry run: nothing kept)\n"},
+		{"install", nil, "" +
+			"machines.rackboot.io created, established\n" +
+			"profiles.rackboot.io created, established\n"},
+		{"again", nil, "" +
+			"machines.rackboot.io unchanged, established\n" +
+			"profiles.rackboot.io unchanged, established\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append([]string{"install-crds", "--kubeconfig", kubeconfig}, tc.flags...)
+			if err := run(t.Context(), args, &out, &errOut, mapEnv(nil)); err != nil {
+				t.Fatalf("run(%q) = %v; stderr:\n%s", args, err, errOut.String())
+			}
+			if diff := cmp.Diff(tc.want, out.String()); diff != "" {
+				t.Errorf("run(%q) output (-want +got):\n%s", args, diff)
+			}
+		})
+	}
+}
+
+// TestInstallCRDsKubeconfigFromEnv takes the kubeconfig from
+// RACKBOOT_KUBECONFIG, as every rackboot flag may be, and names a missing
+// file in its error.
+func TestInstallCRDsKubeconfigFromEnv(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	env := mapEnv(map[string]string{"RACKBOOT_KUBECONFIG": missing})
+	err := run(t.Context(), []string{"install-crds"}, &bytes.Buffer{}, &bytes.Buffer{}, env)
+	if err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("install-crds with RACKBOOT_KUBECONFIG=%s = %v, want an error naming it", missing, err)
+	}
+}
