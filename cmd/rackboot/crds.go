@@ -16,11 +16,13 @@ import (
 // installCRDs runs "rackboot install-crds": it applies the CRDs of
 // rackboot's Machine and Profile resources to a cluster and waits until
 // the API server serves them, printing what it did to each.
-func installCRDs(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func installCRDs(ctx context.Context, args []string, stdout, stderr io.Writer,
+	getenv func(string) string) error {
 	fs := flag.NewFlagSet("install-crds", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	kubeconfig := fs.String("kubeconfig", "",
-		"kubeconfig `file` of the cluster (default $KUBECONFIG, ~/.kube/config, or the pod's service account)")
+		"kubeconfig `file` of the cluster (default $KUBECONFIG, ~/.kube/config, "+
+			"or the pod's service account)")
 	dryRun := fs.Bool("dry-run", false,
 		"have the API server check the CRDs and say what would change, keeping nothing")
 	timeout := fs.Duration("timeout", crds.DefaultTimeout,

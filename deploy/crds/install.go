@@ -22,8 +22,9 @@ const FieldManager = "rackboot"
 const DefaultTimeout = time.Minute
 
 var (
-	crdKind     = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
-	crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	crdVersion  = schema.GroupVersion{Group: "apiextensions.k8s.io", Version: "v1"}
+	crdKind     = crdVersion.WithKind("CustomResourceDefinition")
+	crdResource = crdVersion.WithResource("customresourcedefinitions")
 )
 
 // Action is what Install did to one CRD, in kubectl apply's words.
@@ -82,7 +83,8 @@ func Install(ctx context.Context, client dynamic.Interface, o Options) ([]Result
 	return out, nil
 }
 
-func install(ctx context.Context, crds dynamic.ResourceInterface, obj *unstructured.Unstructured, o Options) (Result, error) {
+func install(ctx context.Context, crds dynamic.ResourceInterface, obj *unstructured.Unstructured,
+	o Options) (Result, error) {
 	name := obj.GetName()
 	before, err := crds.Get(ctx, name, metav1.GetOptions{})
 	switch {
@@ -136,7 +138,8 @@ const pollInterval = 100 * time.Millisecond
 // waitEstablished polls the CRD called name until its Established
 // condition is True. A NamesAccepted condition of False (another CRD
 // holds one of its names) ends the wait at once.
-func waitEstablished(ctx context.Context, crds dynamic.ResourceInterface, name string, d time.Duration) error {
+func waitEstablished(ctx context.Context, crds dynamic.ResourceInterface, name string,
+	d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	t := time.NewTicker(pollInterval)

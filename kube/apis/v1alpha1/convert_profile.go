@@ -60,7 +60,7 @@ func ignitionFromInventory(s *inventory.IgnitionSettings) *IgnitionSettings {
 		CRIOVersion:       s.CRIOVersion,
 		APIServer:         s.APIServer,
 		ClusterCAFile:     s.ClusterCAFile,
-		ClusterDNS:        convertSlice(s.ClusterDNS, func(a netip.Addr) IP { return IP(addrString(a)) }),
+		ClusterDNS:        convertSlice(s.ClusterDNS, ipFromAddr),
 		ClusterDomain:     s.ClusterDomain,
 		KubeProxyMode:     string(s.KubeProxyMode),
 		KubeProxyImage:    s.KubeProxyImage,
@@ -119,6 +119,8 @@ func (s *IgnitionSettings) inventory() (*inventory.IgnitionSettings, error) {
 	return out, nil
 }
 
+func ipFromAddr(a netip.Addr) IP { return IP(addrString(a)) }
+
 func taintFromInventory(t inventory.Taint) Taint {
 	return Taint{Key: t.Key, Value: t.Value, Effect: t.Effect}
 }
@@ -128,11 +130,13 @@ func (t Taint) inventory() inventory.Taint {
 }
 
 func mirrorFromInventory(m inventory.RegistryMirror) RegistryMirror {
-	return RegistryMirror{Registry: m.Registry, Mirrors: slices.Clone(m.Mirrors), Insecure: m.Insecure}
+	return RegistryMirror{Registry: m.Registry, Mirrors: slices.Clone(m.Mirrors),
+		Insecure: m.Insecure}
 }
 
 func (m RegistryMirror) inventory() inventory.RegistryMirror {
-	return inventory.RegistryMirror{Registry: m.Registry, Mirrors: slices.Clone(m.Mirrors), Insecure: m.Insecure}
+	return inventory.RegistryMirror{Registry: m.Registry, Mirrors: slices.Clone(m.Mirrors),
+		Insecure: m.Insecure}
 }
 
 func (a Artifact) inventory() inventory.Artifact {
