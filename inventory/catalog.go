@@ -36,6 +36,9 @@ type Catalog struct {
 	// rejected holds the MACs whose DHCP rackboot ignores; never a
 	// declared machine's.
 	rejected map[string]bool
+	// leftOut holds the machines declared through the API that the
+	// catalog leaves out, by name; none is in the indexes above.
+	leftOut []LeftOut
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`)
@@ -101,8 +104,8 @@ func emptyCatalog() *Catalog {
 // in canonical form. Errors read "field: problem" and wrap ErrInvalid or
 // ErrConflict.
 func (c *Catalog) check(m Machine) (Machine, error) {
-	if !namePattern.MatchString(m.Name) {
-		return m, invalid("name: %q is not a DNS label of lower-case letters, digits, '-' and '.'", m.Name)
+	if err := CheckName(m.Name); err != nil {
+		return m, err
 	}
 	if other, dup := c.byName[m.Name]; dup {
 		if c.machines[other].Source != m.Source {
@@ -149,11 +152,11 @@ func (c *Catalog) checkMACs(m Machine) ([]string, error) {
 			return nil, invalid("macs[%d]: %s is a multicast, broadcast or all-zero "+
 				"address, never a network card's", j, mac)
 		}
-		if other, dup := c.byMAC[mac]; dup {
-			return nil, conflict("macs[%d]: %s already belongs to %s", j, mac, c.machines[other].Name)
-		}
 		if slices.Contains(out, mac) {
-			return nil, conflict("macs[%d]: %s already belongs to %s", j, mac, m.Name)
+			return nil, invalid("macs[%d]: %s is listed twice", j, mac)
+		}
+		if other, dup := c.byMAC[mac]; dup {
+			return nil, conflict("macs[%d]: %s already belongs to %s", j, mac, c.owner(other))
 		}
 		out = append(out, mac)
 	}
@@ -167,21 +170,30 @@ func (c *Catalog) checkAddress(a netip.Addr) error {
 	case !a.Is4():
 		return invalid("address: %s is not an IPv4 address", a)
 	case dup:
-		return conflict("address: %s is already reserved for %s", a, c.machines[other].Name)
+		return conflict("address: %s is already reserved for %s", a, c.owner(other))
 	}
 	return nil
 }
 
-// insert adds m, checked, to c's indexes.
+// insert adds m, checked, to c's indexes. A name, MAC or address c
+// indexes already keeps its machine: only a machine the catalog leaves out
+// has one, and it is checked against c's (see Inventory.checkPutLocked).
 func (c *Catalog) insert(m Machine) {
 	i := len(c.machines)
 	c.machines = append(c.machines, m)
-	c.byName[m.Name] = i
+	keep(c.byName, m.Name, i)
 	for _, mac := range m.MACs {
-		c.byMAC[mac] = i
+		keep(c.byMAC, mac, i)
 	}
 	if m.Address.IsValid() {
-		c.byAddr[m.Address] = i
+		keep(c.byAddr, m.Address, i)
+	}
+}
+
+// keep sets index[k] to i unless index has k.
+func keep[K comparable](index map[K]int, k K, i int) {
+	if _, ok := index[k]; !ok {
+		index[k] = i
 	}
 }
 

@@ -82,6 +82,18 @@ func TestParseCatalogErrors(t *testing.T) {
 			"machines[0] (a): macs[1]: ff:ff:ff:ff:ff:ff is a multicast"},
 		{"all-zero mac", profile + "machines:\n  - {name: a, macs: [00-00-00-00-00-00], profile: tiny}\n",
 			"machines[0] (a): macs[0]: 00:00:00:00:00:00 is a multicast"},
+		{"mac twice", profile + "machines:\n  - {name: a, macs: [02:00:00:00:00:01, 02-00-00-00-00-01], profile: tiny}\n",
+			"machines[0] (a): macs[1]: 02:00:00:00:00:01 is listed twice"},
+		{"name of a mac, hyphens", profile + "machines:\n  - {name: 52-54-00-12-34-01, macs: [02:00:00:00:00:01], profile: tiny}\n",
+			`machines[0] (52-54-00-12-34-01): name: "52-54-00-12-34-01" looks like a MAC address; names must not`},
+		{"name of a mac, digits", profile + "machines:\n  - {name: '525400123401', macs: [02:00:00:00:00:01], profile: tiny}\n",
+			`name: "525400123401" looks like a MAC address`},
+		{"name of a mac, colons", profile + "machines:\n  - {name: '52:54:00:12:34:01', macs: [02:00:00:00:00:01], profile: tiny}\n",
+			`name: "52:54:00:12:34:01" looks like a MAC address`},
+		{"name of a mac, dots", profile + "machines:\n  - {name: 5254.0012.3401, macs: [02:00:00:00:00:01], profile: tiny}\n",
+			`name: "5254.0012.3401" looks like a MAC address`},
+		{"long name", profile + "machines:\n  - {name: " + strings.Repeat("n", 64) + ", macs: [02:00:00:00:00:01], profile: tiny}\n",
+			"name: 64 characters, at most 63"},
 
 		// Decoding errors name the entry and the field in YAML's terms.
 		{"misspelt machine field", profile + "machines:\n  - {name: node1, macs: [02:00:00:00:00:01], profle: tiny}\n",

@@ -115,9 +115,10 @@ func (inv *Inventory) checkPutLocked(m Machine, create bool) (Machine, error) {
 		return m, err
 	}
 	v := base.clone()
+	v.leftOut = inv.Catalog().LeftOut()
 	for _, o := range stored {
 		if o.Name == m.Name && create {
-			return m, conflict("name: %s is declared already", m.Name)
+			return m, conflict("name: %s is declared already%s", m.Name, v.leftOutOf(m.Name))
 		}
 		if o.Name != m.Name {
 			v.insert(o)
@@ -165,6 +166,10 @@ func (inv *Inventory) Reject(mac string) error {
 	if m, ok := inv.Catalog().Machine(mac); ok {
 		return conflict("mac %s belongs to machine %s (%s); delete the machine first",
 			mac, m.Name, m.Source)
+	}
+	if lo, ok := inv.Catalog().LeftOutMachine(mac); ok {
+		return conflict("mac %s belongs to machine %s (api), which is left out of the "+
+			"catalog: %v; delete the machine first", mac, lo.Name, lo.Reason)
 	}
 	if err := inv.putRejection(mac); err != nil {
 		return err
@@ -251,6 +256,7 @@ func (inv *Inventory) compose() (*Catalog, []error, error) {
 		checked, err := c.check(m)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("stored machine %s left out: %w", m.Name, err))
+			c.leftOut = append(c.leftOut, LeftOut{Machine: m, Reason: err})
 			continue
 		}
 		c.insert(checked)
