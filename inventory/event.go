@@ -35,6 +35,10 @@ const (
 	EventUnrejected EventKind = "unrejected" // a rejection was taken back
 )
 
+// decisions are the kinds of an operator's decision: they say nothing of
+// the machine on the network, so they move no state (see Store.Record).
+var decisions = map[EventKind]bool{EventAccepted: true, EventRejected: true, EventUnrejected: true}
+
 // Event kinds of the Ignition endpoint.
 const (
 	EventIgnitionServed  EventKind = "ignition-served"  // the machine's Ignition config went out

@@ -72,7 +72,9 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Record appends e to the timeline of mac and updates the machine's status.
 // A zero e.Time is set to now. The first event for a MAC makes it a
-// discovered machine.
+// discovered machine, unless it is an operator's decision (accepted,
+// rejected, unrejected): a MAC known only by decisions has a status
+// without a State until the network shows it.
 func (s *Store) Record(mac string, e Event) (Event, error) {
 	if e.Time.IsZero() {
 		e.Time = s.now()
@@ -101,9 +103,12 @@ func updateStatus(tx *bolt.Tx, mac string, e Event) error {
 	b := tx.Bucket(bucketStatus)
 	var st Status
 	if err := getJSON(b, []byte(mac), &st); errors.Is(err, ErrNotFound) {
-		st = Status{MAC: mac, State: StateDiscovered, FirstSeen: e.Time}
+		st = Status{MAC: mac, FirstSeen: e.Time}
 	} else if err != nil {
 		return err
+	}
+	if st.State == "" && !decisions[e.Kind] {
+		st.State = StateDiscovered
 	}
 	if next, ok := stateAfter[e.Kind]; ok {
 		st.State = next

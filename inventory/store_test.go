@@ -161,3 +161,28 @@ func BenchmarkPutLeaseParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestDecisionsMoveNoState(t *testing.T) {
+	s := openTestStore(t, t.TempDir())
+	const mac = "02:00:00:00:00:42"
+	for _, k := range []EventKind{EventRejected, EventUnrejected, EventAccepted} {
+		if _, err := s.Record(mac, Event{Kind: k}); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := s.Status(mac); err != nil || st.State != "" {
+			t.Fatalf("after %s Status = %+v, %v, want no state: the network never showed it", k, st, err)
+		}
+	}
+	if _, err := s.Record(mac, Event{Kind: EventDHCPOffer}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Status(mac); st.State != StateDiscovered {
+		t.Errorf("after dhcp-offer State = %q, want discovered", st.State)
+	}
+	if _, err := s.Record(mac, Event{Kind: EventRejected}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Status(mac); st.State != StateDiscovered {
+		t.Errorf("a rejection after a sighting changed State to %q", st.State)
+	}
+}
