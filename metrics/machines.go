@@ -127,9 +127,14 @@ func (m *Machines) read() (map[inventory.State]int, error) {
 // countStates counts machines by state. The MACs of one declared
 // machine count once, in the state of the newest event among them, as
 // the machine API shows it; every undeclared MAC is a machine of its own.
+// A MAC without a state, known only by an operator's decisions (accepted,
+// rejected), was never seen on the network and is not counted.
 func countStates(sts []inventory.Status, c *inventory.Catalog) map[inventory.State]int {
 	newest := make(map[string]inventory.Status, len(sts))
 	for _, st := range sts {
+		if st.State == "" {
+			continue
+		}
 		k := machineKey(c, st.MAC)
 		if old, ok := newest[k]; !ok || st.LastEvent.Seq > old.LastEvent.Seq {
 			newest[k] = st

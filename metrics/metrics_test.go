@@ -218,6 +218,28 @@ func TestMachinesCached(t *testing.T) {
 	}
 }
 
+// TestMachinesNeverSeen checks that a MAC known only by an operator's
+// decisions is not counted: the network never showed it.
+func TestMachinesNeverSeen(t *testing.T) {
+	inv := openInventory(t)
+	reg := prometheus.NewPedanticRegistry()
+	m := New(inv, reg, nil)
+	record(t, inv, []step{
+		{"02:00:00:00:00:97", inventory.EventAccepted, 0, ""},
+		{"02:00:00:00:00:98", inventory.EventRejected, 0, ""},
+		{"02:00:00:00:00:99", inventory.EventDHCPDiscover, 0, ""},
+	})
+	if got := gauge(t, reg, inventory.StateDiscovered); got != 1 {
+		t.Errorf("discovered = %v, want 1: two MACs were only accepted or rejected", got)
+	}
+	if n := testutil.CollectAndCount(m, "rackboot_machines"); n != len(states) {
+		t.Errorf("rackboot_machines has %d series, want one per state (%d)", n, len(states))
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("GatherAndLint() = %v, %v; want no problems", problems, err)
+	}
+}
+
 // gauge returns rackboot_machines{state=s}.
 func gauge(t *testing.T, g prometheus.Gatherer, s inventory.State) float64 {
 	t.Helper()
