@@ -29,5 +29,10 @@
 // must also carry the session's CSRF token in the X-CSRF-Token header.
 // Errors are JSON {"error": "...", "code": "..."}.
 //
+// A request that outlives its check, such as an event stream, asks Still
+// before each event whether its credential still holds, and ends when it
+// does not: its token removed on SIGHUP, its role lowered, its session
+// ended.
+//
 // No token text is ever logged or put in an error.
 package auth

@@ -68,7 +68,7 @@ type ctxKey int
 
 const (
 	identityKey ctxKey = iota
-	sessionKey
+	credentialKey
 )
 
 // NewContext returns ctx carrying id, as Require passes it on.
@@ -96,66 +96,72 @@ func (g *Guard) Who(r *http.Request) string {
 // FromContext.
 func (g *Guard) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, sess, ok := g.authenticate(w, r)
+		c, ok := g.authenticate(w, r)
 		if !ok {
 			return
 		}
-		if !id.Role.Allows(r.Method) {
+		if !c.id.Role.Allows(r.Method) {
 			writeError(w, http.StatusForbidden, codeForbidden,
-				"the "+string(id.Role)+" role may only read")
+				"the "+string(c.id.Role)+" role may only read")
 			return
 		}
-		if sess != nil && !g.csrfOK(w, r, *sess) {
+		if c.sess != nil && !g.csrfOK(w, r, *c.sess) {
 			return
 		}
-		ctx := NewContext(r.Context(), id)
-		if sess != nil {
-			ctx = context.WithValue(ctx, sessionKey, *sess)
-		}
+		ctx := context.WithValue(NewContext(r.Context(), c.id), credentialKey, c)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 // authenticate finds the caller from the Authorization header or the
 // session cookie; when it cannot, it has answered the request.
-func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (Identity, *session, bool) {
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (credential, bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		id, ok := g.bearer(w, r, h)
-		return id, nil, ok
+		return g.bearer(w, r, h)
 	}
 	c, err := r.Cookie(CookieName)
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rackboot"`)
 		writeError(w, http.StatusUnauthorized, codeUnauthorized,
 			"sign in, or send Authorization: Bearer <token>")
-		return Identity{}, nil, false
+		return credential{}, false
 	}
 	sess, id, ok := g.session(c.Value)
 	if !ok {
 		http.SetCookie(w, clearCookie())
 		writeError(w, http.StatusUnauthorized, codeUnauthorized, "session ended; sign in again")
-		return Identity{}, nil, false
+		return credential{}, false
 	}
-	return id, &sess, true
+	return credential{id: id, tokenHash: sess.tokenHash, sess: &sess}, true
 }
 
 // bearer authenticates "Bearer <token>" (RFC 6750 section 2.1), counting
 // failures against the remote address.
-func (g *Guard) bearer(w http.ResponseWriter, r *http.Request, h string) (Identity, bool) {
+func (g *Guard) bearer(w http.ResponseWriter, r *http.Request, h string) (credential, bool) {
 	if !g.allow(w, r) {
-		return Identity{}, false
+		return credential{}, false
 	}
-	scheme, tok, _ := strings.Cut(h, " ")
-	id, ok := g.ring.Load().Authenticate(strings.TrimSpace(tok))
-	if !strings.EqualFold(scheme, "Bearer") || !ok {
+	tok := bearerToken(h)
+	id, ok := g.ring.Load().Authenticate(tok)
+	if !ok {
 		g.limiter.Fail(r.RemoteAddr)
 		g.log.Warn("refused a bearer token", "remote", remoteHost(r), "path", r.URL.Path)
 		// RFC 6750 section 3.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rackboot", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, codeUnauthorized, "unknown or malformed token")
-		return Identity{}, false
+		return credential{}, false
 	}
-	return id, true
+	return credential{id: id, tokenHash: Hash(tok)}, true
+}
+
+// bearerToken returns the token of an Authorization header's "Bearer"
+// scheme (RFC 6750 section 2.1, the scheme's case ignored), or "".
+func bearerToken(h string) string {
+	scheme, tok, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
 }
 
 // allow answers 429 when the remote address has failed too often.

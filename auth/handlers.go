@@ -135,8 +135,8 @@ func (g *Guard) Session(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := SessionInfo{Name: id.Name, Role: id.Role}
-	if sess, ok := r.Context().Value(sessionKey).(session); ok {
-		info.CSRF = sess.CSRF
+	if c, ok := r.Context().Value(credentialKey).(credential); ok && c.sess != nil {
+		info.CSRF = c.sess.CSRF
 	}
 	writeJSON(w, http.StatusOK, info)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // newTestToken returns a new token and its entry.
-func newTestToken(t *testing.T, name string, role Role) (string, Entry) {
+func newTestToken(t testing.TB, name string, role Role) (string, Entry) {
 	t.Helper()
 	tok, err := NewToken()
 	if err != nil {

@@ -36,6 +36,20 @@ func (r Role) Allows(method string) bool {
 	return false
 }
 
+// rank orders the roles by what they may do; 0 for an unknown role.
+func (r Role) rank() int {
+	switch r {
+	case Viewer:
+		return 1
+	case Operator:
+		return 2
+	}
+	return 0
+}
+
+// covers reports whether r may do everything o may.
+func (r Role) covers(o Role) bool { return o.rank() > 0 && r.rank() >= o.rank() }
+
 // safeMethod reports whether method only reads (RFC 9110 section 9.2.1).
 func safeMethod(method string) bool {
 	return method == http.MethodGet || method == http.MethodHead
