@@ -151,6 +151,7 @@ func (g *Guard) bearer(w http.ResponseWriter, r *http.Request, h string) (creden
 		writeError(w, http.StatusUnauthorized, codeUnauthorized, "unknown or malformed token")
 		return credential{}, false
 	}
+	g.limiter.Succeed(r.RemoteAddr)
 	return credential{id: id, tokenHash: Hash(tok)}, true
 }
 

@@ -341,12 +341,21 @@ func TestLoginRateLimited(t *testing.T) {
 		}
 	}
 	r.clock.advance(12 * time.Second)
-	r.login(t, r.opTok)
 	if got := r.do(t, "POST", "/login", form, wrong); got.status != 401 {
 		t.Errorf("wrong sign-in with one try earned = %d, want 401", got.status)
 	}
 	if got := r.do(t, "POST", "/login", form, wrong); got.status != 429 {
 		t.Errorf("wrong sign-in with no try left = %d, want 429", got.status)
+	}
+	r.clock.advance(12 * time.Second)
+	r.login(t, r.opTok) // forgets the failures: 5 more in a row are allowed
+	for i := range 5 {
+		if got := r.do(t, "POST", "/login", form, wrong); got.status != 401 {
+			t.Errorf("wrong sign-in %d after a sign-in = %d, want 401", i+1, got.status)
+		}
+	}
+	if got := r.do(t, "POST", "/login", form, wrong); got.status != 429 {
+		t.Errorf("wrong sign-in 6 after a sign-in = %d, want 429", got.status)
 	}
 }
 

@@ -58,6 +58,7 @@ func (g *Guard) Login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, codeUnauthorized, "unknown or malformed token")
 		return
 	}
+	g.limiter.Succeed(r.RemoteAddr)
 	g.startSession(w, r, id, Hash(tok))
 }
 

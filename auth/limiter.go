@@ -72,6 +72,15 @@ func (l *Limiter) Fail(remote string) {
 	l.buckets[k] = b
 }
 
+// Succeed forgets remote's failures: an address fails Burst times in a
+// row, not in all, before it is refused.
+func (l *Limiter) Succeed(remote string) {
+	k := limitKey(remote)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.buckets, k)
+}
+
 // refillLocked adds the tokens earned since the bucket's time, and
 // forgets a bucket that is full again. It reports whether k has a bucket
 // that is not full.

@@ -99,3 +99,24 @@ func TestLimitKey(t *testing.T) {
 		}
 	}
 }
+
+func TestLimiterSucceed(t *testing.T) {
+	l := NewLimiter(newClock().now)
+	const ip = "192.0.2.7:51000"
+	l.Succeed(ip) // no failures yet: nothing to forget
+	for round := range 3 {
+		for range Burst - 1 {
+			l.Fail(ip)
+		}
+		if _, ok := l.Allow(ip); !ok {
+			t.Fatalf("round %d: Allow() after %d failures = false, want true", round+1, Burst-1)
+		}
+		l.Succeed(ip)
+	}
+	for range Burst {
+		l.Fail(ip)
+	}
+	if _, ok := l.Allow(ip); ok {
+		t.Errorf("Allow() after %d failures in a row = true, want false", Burst)
+	}
+}
