@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/rackboot/rackboot/internal/lograte"
 )
 
 // CookieName is the session cookie's name.
@@ -24,12 +26,16 @@ type Config struct {
 	// Keyring holds the accepted tokens; required.
 	Keyring *Keyring
 	// Log receives failed attempts at Warn (with the remote address,
-	// never the token) and sign-ins at Info; nil logs nothing.
+	// never the token) and sign-ins at Info, at most one a minute per
+	// token and the others at Debug; nil logs nothing.
 	Log *slog.Logger
 	// SessionTTL is how long a session lasts; 0 means SessionTTL.
 	SessionTTL time.Duration
 	// MaxSessions bounds the sessions held; 0 means MaxSessions.
 	MaxSessions int
+	// MaxSessionsPerToken bounds the sessions one token holds; 0 means
+	// MaxSessionsPerToken.
+	MaxSessionsPerToken int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -42,6 +48,7 @@ type Guard struct {
 	limiter  *Limiter
 	origin   *http.CrossOriginProtection
 	log      *slog.Logger
+	signIns  *lograte.Limiter // the "signed in" lines, per token name
 }
 
 // NewGuard returns a guard over cfg.Keyring with its own sessions and
@@ -51,14 +58,18 @@ func NewGuard(cfg Config) (*Guard, error) {
 		return nil, errors.New("auth: no keyring")
 	}
 	g := &Guard{
-		sessions: newSessions(cfg.SessionTTL, cfg.MaxSessions, cfg.Now),
+		sessions: newSessions(cfg.SessionTTL, cfg.MaxSessions, cfg.MaxSessionsPerToken, cfg.Now),
 		limiter:  NewLimiter(cfg.Now),
 		origin:   http.NewCrossOriginProtection(),
 		log:      logger(cfg.Log),
+		signIns:  lograte.New(signInLogEvery, cfg.Now),
 	}
 	g.ring.Store(cfg.Keyring)
 	return g, nil
 }
+
+// signInLogEvery is how often a token's sign-ins may log at Info.
+const signInLogEvery = time.Minute
 
 // SetKeyring replaces the accepted tokens, for a reload. Sessions signed
 // in with a token k no longer holds end; the others take k's role.

@@ -25,7 +25,10 @@ type rig struct {
 	viewTok string // bob, viewer
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigWith(t, nil) }
+
+// newRigWith is newRig with a guard configured further by set, if not nil.
+func newRigWith(t *testing.T, set func(*Config)) *rig {
 	t.Helper()
 	r := &rig{clock: newClock(), logs: &testlog.Buffer{}}
 	var alice, bob Entry
@@ -36,7 +39,11 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r.g, err = NewGuard(Config{Keyring: ring, Log: log, Now: r.clock.now})
+	cfg := Config{Keyring: ring, Log: log, Now: r.clock.now}
+	if set != nil {
+		set(&cfg)
+	}
+	r.g, err = NewGuard(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -77,7 +78,8 @@ func (g *Guard) startSession(w http.ResponseWriter, r *http.Request, id Identity
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: sess.ID, Path: "/",
 		Expires: sess.Expires, MaxAge: int(g.sessions.ttl.Seconds()),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
-	g.log.Info("signed in", "name", id.Name, "role", id.Role, "remote", remoteHost(r))
+	g.signIns.Log(r.Context(), g.log, slog.LevelInfo, id.Name,
+		"signed in", "name", id.Name, "role", id.Role, "remote", remoteHost(r))
 	writeJSON(w, http.StatusOK, SessionInfo{Name: id.Name, Role: id.Role, CSRF: sess.CSRF})
 }
 

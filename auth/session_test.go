@@ -7,7 +7,7 @@ import (
 
 func TestSessionExpiry(t *testing.T) {
 	c := newClock()
-	s := newSessions(0, 0, c.now)
+	s := newSessions(0, 0, 0, c.now)
 	sess, err := s.create(hashA)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestSessionExpiry(t *testing.T) {
 
 func TestSessionsPruneAndBound(t *testing.T) {
 	c := newClock()
-	s := newSessions(time.Hour, 3, c.now)
+	s := newSessions(time.Hour, 3, 0, c.now)
 	first := mustCreate(t, s)
 	c.advance(time.Minute)
 	mustCreate(t, s)
@@ -58,7 +58,7 @@ func TestSessionsPruneAndBound(t *testing.T) {
 }
 
 func TestSessionRemove(t *testing.T) {
-	s := newSessions(0, 0, nil)
+	s := newSessions(0, 0, 0, nil)
 	sess := mustCreate(t, s)
 	s.remove(sess.ID)
 	if _, ok := s.lookup(sess.ID); ok {
@@ -73,4 +73,40 @@ func mustCreate(t *testing.T, s *sessionStore) session {
 		t.Fatal(err)
 	}
 	return sess
+}
+
+func TestSessionsPerToken(t *testing.T) {
+	c := newClock()
+	s := newSessions(time.Hour, 20, 4, c.now)
+	other, err := s.create(hashB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []session
+	for range 30 {
+		c.advance(time.Second)
+		mine = append(mine, mustCreate(t, s))
+	}
+	if _, ok := s.lookup(other.ID); !ok {
+		t.Errorf("another token's session ended when one token started 30")
+	}
+	for i, sess := range mine {
+		_, ok := s.lookup(sess.ID)
+		if want := i >= len(mine)-4; ok != want {
+			t.Errorf("lookup(session %d of %d) = %v, want %v", i+1, len(mine), ok, want)
+		}
+	}
+	if s.count() != 5 {
+		t.Errorf("count() = %d, want 5", s.count())
+	}
+
+	// Ended sessions leave room: a token's sessions count only live ones.
+	s.remove(mine[29].ID)
+	c.advance(time.Hour)
+	fresh := []session{mustCreate(t, s), mustCreate(t, s), mustCreate(t, s), mustCreate(t, s)}
+	for i, sess := range fresh {
+		if _, ok := s.lookup(sess.ID); !ok {
+			t.Errorf("fresh session %d ended, want all 4 live", i+1)
+		}
+	}
 }

@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestSuccessResetsFailures(t *testing.T) {
@@ -35,5 +38,55 @@ func TestSuccessResetsFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestViewerCannotSignOthersOut(t *testing.T) {
+	r := newRigWith(t, func(c *Config) { c.MaxSessions = 40 })
+	op, _ := r.login(t, r.opTok)
+	var bobs []*http.Cookie
+	for range 100 {
+		r.clock.advance(time.Second)
+		c, _ := r.login(t, r.viewTok)
+		bobs = append(bobs, c)
+	}
+	if got := r.do(t, "GET", "/api/v1/thing", withCookie(op), ""); got.status != 200 {
+		t.Errorf("operator's session after 100 viewer sign-ins = %d, want 200", got.status)
+	}
+	var live, want []int
+	for i, c := range bobs {
+		if r.do(t, "GET", "/api/v1/thing", withCookie(c), "").status == 200 {
+			live = append(live, i+1)
+		}
+		if i >= len(bobs)-MaxSessionsPerToken {
+			want = append(want, i+1)
+		}
+	}
+	if diff := cmp.Diff(want, live); diff != "" {
+		t.Errorf("viewer sessions still signed in (-want +got):\n%s", diff)
+	}
+}
+
+func TestSignInLogRate(t *testing.T) {
+	r := newRig(t)
+	for range 3 {
+		r.login(t, r.viewTok)
+	}
+	r.login(t, r.opTok)
+	r.clock.advance(time.Minute)
+	r.login(t, r.viewTok)
+	logs := r.logs.String()
+	for _, tt := range []struct {
+		line string
+		want int
+	}{
+		{`level=INFO msg="signed in" name=bob role=viewer remote=127.0.0.1` + "\n", 1},
+		{`level=DEBUG msg="signed in" name=bob role=viewer remote=127.0.0.1` + "\n", 2},
+		{`level=INFO msg="signed in" name=alice role=operator remote=127.0.0.1` + "\n", 1},
+		{`level=INFO msg="signed in" name=bob role=viewer remote=127.0.0.1 suppressed=2` + "\n", 1},
+	} {
+		if got := strings.Count(logs, tt.line); got != tt.want {
+			t.Errorf("the log has %q %d times, want %d:\n%s", tt.line, got, tt.want, logs)
+		}
 	}
 }
