@@ -72,8 +72,14 @@ func NewGuard(cfg Config) (*Guard, error) {
 const signInLogEvery = time.Minute
 
 // SetKeyring replaces the accepted tokens, for a reload. Sessions signed
-// in with a token k no longer holds end; the others take k's role.
-func (g *Guard) SetKeyring(k *Keyring) { g.ring.Store(k) }
+// in with a token k no longer holds end, for good: putting the token back
+// does not revive them. The other sessions take k's role. An empty k
+// refuses every request.
+func (g *Guard) SetKeyring(k *Keyring) {
+	g.ring.Store(k)
+	held := k.hashes()
+	g.sessions.retain(func(h string) bool { return held[h] })
+}
 
 type ctxKey int
 

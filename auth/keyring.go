@@ -63,6 +63,15 @@ func (k *Keyring) byHash(h string) (Identity, bool) {
 	return Identity{Name: e.Name, Role: e.Role}, true
 }
 
+// hashes returns the set of k's token hashes.
+func (k *Keyring) hashes() map[string]bool {
+	m := make(map[string]bool, len(k.entries))
+	for _, e := range k.entries {
+		m[e.Hash] = true
+	}
+	return m
+}
+
 // Files says where Load finds tokens.
 type Files struct {
 	// Tokens is the tokens file (--tokens-file); a missing file holds
@@ -77,19 +86,14 @@ type Files struct {
 	Bootstrap string
 }
 
-// Load builds the keyring of the tokens file and the environment. With
-// no token at all it makes the operator token "admin" (see Bootstrap) and
-// logs where its text went, never the text.
+// Load builds the keyring of the tokens file and the environment, for
+// start-up. With no token at all it makes the operator token "admin" (see
+// Bootstrap) and logs where its text went, never the text.
 func Load(f Files, log *slog.Logger) (*Keyring, error) {
-	entries, err := ReadTokensFile(f.Tokens)
+	entries, err := readEntries(f)
 	if err != nil {
 		return nil, err
 	}
-	env, err := ParseEnvTokens(f.Env)
-	if err != nil {
-		return nil, fmt.Errorf("RACKBOOT_TOKENS: %w", err)
-	}
-	entries = append(entries, env...)
 	if len(entries) == 0 {
 		e, err := bootstrapOrFail(f)
 		if err != nil {
@@ -99,6 +103,42 @@ func Load(f Files, log *slog.Logger) (*Keyring, error) {
 			"name", e.Name, "path", f.Bootstrap, "file", f.Tokens)
 		entries = append(entries, e)
 	}
+	return newKeyringOf(f, entries)
+}
+
+// Reload builds the keyring of the tokens file and the environment again,
+// for SIGHUP. Unlike Load it never makes a token (f.Bootstrap is ignored):
+// with none left, a missing or empty file and no RACKBOOT_TOKENS, it
+// returns an empty keyring, which refuses every request, and logs so at
+// Warn. A file or variable that fails to read or parse is an error, and
+// the caller keeps the tokens in force.
+func Reload(f Files, log *slog.Logger) (*Keyring, error) {
+	entries, err := readEntries(f)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		logger(log).Warn("no API token left: the admin listener refuses every request "+
+			"until one is added", "path", f.Tokens)
+	}
+	return newKeyringOf(f, entries)
+}
+
+// readEntries reads the entries of the tokens file and of the environment.
+func readEntries(f Files) ([]Entry, error) {
+	entries, err := ReadTokensFile(f.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	env, err := ParseEnvTokens(f.Env)
+	if err != nil {
+		return nil, fmt.Errorf("RACKBOOT_TOKENS: %w", err)
+	}
+	return append(entries, env...), nil
+}
+
+// newKeyringOf returns the keyring of entries, read from f.
+func newKeyringOf(f Files, entries []Entry) (*Keyring, error) {
 	ring, err := NewKeyring(entries)
 	if err != nil {
 		return nil, fmt.Errorf("tokens file %s and RACKBOOT_TOKENS: %w", f.Tokens, err)

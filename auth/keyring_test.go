@@ -174,3 +174,67 @@ func TestBootstrapEntry(t *testing.T) {
 		t.Errorf("tokens file after Bootstrap (-want +got):\n%s", diff)
 	}
 }
+
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	_, alice := newTestToken(t, "alice", Operator)
+	withAlice := filepath.Join(dir, "alice")
+	if err := AppendToken(withAlice, alice); err != nil {
+		t.Fatal(err)
+	}
+	_, ci := newTestToken(t, "ci", Viewer)
+	empty := write("empty", "")
+	comments := write("comments", "# every token revoked\n")
+	bad := write("bad", "- name: x\n  role: god\n")
+	missing := filepath.Join(dir, "missing")
+	plain := filepath.Join(dir, "admin.token")
+	tests := []struct {
+		name     string
+		f        Files
+		wantLen  int
+		wantWarn bool
+		wantErr  string
+	}{
+		{"file", Files{Tokens: withAlice, Bootstrap: plain}, 1, false, ""},
+		{"empty file", Files{Tokens: empty, Bootstrap: plain}, 0, true, ""},
+		{"only comments", Files{Tokens: comments, Bootstrap: plain}, 0, true, ""},
+		{"missing file", Files{Tokens: missing, Bootstrap: plain}, 0, true, ""},
+		{"blank env", Files{Tokens: empty, Env: " , "}, 0, true, ""},
+		{"env only", Files{Tokens: missing, Env: "ci:viewer:" + ci.Hash}, 1, false, ""},
+		{"bad file", Files{Tokens: bad}, 0, false, `entry 1 ("x"): role "god"`},
+		{"bad env", Files{Tokens: empty, Env: "ci:viewer"}, 0, false, "RACKBOOT_TOKENS: entry 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs testlog.Buffer
+			ring, err := Reload(tt.f, slog.New(slog.NewTextHandler(&logs, nil)))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Reload(%+v) = %v, want %q", tt.f, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || ring.Len() != tt.wantLen {
+				t.Fatalf("Reload(%+v) = %v, %v, want %d tokens", tt.f, ring, err, tt.wantLen)
+			}
+			warn := `level=WARN msg="no API token left: the admin listener refuses every ` +
+				`request until one is added" path=` + tt.f.Tokens + "\n"
+			if got := strings.Contains(logs.String(), warn); got != tt.wantWarn {
+				t.Errorf("Reload(%+v) logged %q, want the warning %v", tt.f, logs.String(), tt.wantWarn)
+			}
+		})
+	}
+	if _, err := os.Stat(plain); err == nil {
+		t.Errorf("Reload made a first token")
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("Reload made a tokens file")
+	}
+}

@@ -123,6 +123,21 @@ func (s *sessionStore) remove(id string) {
 	s.dropLocked(key(id))
 }
 
+// retain ends every session whose token hash keep refuses.
+func (s *sessionStore) retain(keep func(tokenHash string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for h, keys := range s.byToken {
+		if keep(h) {
+			continue
+		}
+		for _, k := range keys {
+			delete(s.byKey, k)
+		}
+		delete(s.byToken, h)
+	}
+}
+
 // count returns how many sessions the store holds, expired ones not yet
 // dropped included.
 func (s *sessionStore) count() int {

@@ -90,3 +90,25 @@ func TestSignInLogRate(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyKeyringRevokesAll(t *testing.T) {
+	r := newRig(t)
+	c, _ := r.login(t, r.opTok)
+	r.setRing(t)
+	for _, h := range []http.Header{bearer(r.opTok), bearer(r.viewTok), withCookie(c)} {
+		if got := r.do(t, "GET", "/api/v1/thing", h, ""); got.status != 401 {
+			t.Errorf("GET with %v and no token in force = %d, want 401", h, got.status)
+		}
+	}
+	// Putting the tokens back does not bring the ended session back.
+	r.setRing(t, Entry{Name: "alice", Role: Operator, Hash: Hash(r.opTok)})
+	if got := r.do(t, "GET", "/api/v1/thing", bearer(r.opTok), ""); got.status != 200 {
+		t.Errorf("GET with the token put back = %d, want 200", got.status)
+	}
+	if got := r.do(t, "GET", "/api/v1/thing", withCookie(c), ""); got.status != 401 {
+		t.Errorf("GET with a session its token's removal ended = %d, want 401", got.status)
+	}
+	if n := r.g.sessions.count(); n != 0 {
+		t.Errorf("the guard holds %d sessions, want 0", n)
+	}
+}
