@@ -38,12 +38,12 @@ func (s *serveSettings) newGuard(log *slog.Logger) (*auth.Guard, error) {
 	return auth.NewGuard(auth.Config{Keyring: ring, Log: log})
 }
 
-// reloadTokens re-reads the tokens for SIGHUP; a file that fails to load
-// leaves the tokens in force alone.
+// reloadTokens re-reads the tokens for SIGHUP. A file that fails to load
+// leaves the tokens in force alone; one with no token left revokes them
+// all (auth.Reload warns), and a reload never makes a token.
 func (s *serveSettings) reloadTokens(g *auth.Guard, log *slog.Logger) {
 	f := s.tokenFiles()
-	f.Bootstrap = "" // a reload never makes a token
-	ring, err := auth.Load(f, log)
+	ring, err := auth.Reload(f, log)
 	if err != nil {
 		log.Error("tokens reload failed; keeping the ones in force", "path", f.Tokens, "err", err)
 		return
