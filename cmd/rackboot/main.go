@@ -16,6 +16,8 @@
 //	rackboot assets fetch URL        download a file into the assets directory, checked
 //	rackboot token create --name N --role R   make an API token, print it once
 //	rackboot token list         show the API tokens' names and roles
+//	rackboot export [-o FILE]   write the store's whole state as JSON (serve stopped)
+//	rackboot import FILE        restore such a file into an empty store (serve stopped)
 //	rackboot install-crds [--kubeconfig F] [--dry-run]   install the Machine and Profile CRDs
 //	rackboot version            print the version
 //
@@ -67,6 +69,8 @@ commands:
   reprovision MACHINE...: reinstall machines by BMC and network boot, K at a time
   assets     import FILE... | fetch URL: bring files into the assets directory, print their sums
   token      create --name N --role viewer|operator | list: manage the API tokens
+  export     [--data-dir D] [-o FILE|-]: write the store's whole state as JSON (stop serve first)
+  import     [--data-dir D] FILE|-: restore an export into an empty store (stop serve first)
   install-crds [--kubeconfig F] [--dry-run]: install rackboot's Machine and Profile CRDs in a cluster
   version    print the version
 `
@@ -97,6 +101,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return assets(args[1:], stdout, stderr, getenv)
 	case "token":
 		return tokenCommand(args[1:], stdout, stderr, getenv)
+	case "export":
+		return exportState(args[1:], stdout, stderr, getenv)
+	case "import":
+		return importState(args[1:], os.Stdin, stderr, getenv)
 	case "install-crds":
 		return installCRDs(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+// storeFile is the store's file in the data directory, as
+// inventory.OpenStore names it.
+const storeFile = "rackboot.db"
+
+const stateUsage = `usage: rackboot export [--data-dir DIR] [-o FILE|-]
+       rackboot import [--data-dir DIR] FILE|-
+
+export writes the whole state of the store in DIR (leases, machines
+declared through the API, rejections, generations, reprovisions in
+flight, statuses and timelines) as one JSON document to FILE, whole or
+not at all and readable by its owner only, or to standard output.
+import reads such a document into DIR, which must hold no state yet.
+Both need the store to themselves: stop rackboot serve first.
+
+flags:
+`
+
+// stateFlags returns the flag set of export or import, with --data-dir.
+func stateFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, stateUsage); fs.PrintDefaults() }
+	dir := fs.String("data-dir", defaultDataDir, "`directory` of the store, as serve's --data-dir")
+	return fs, dir
+}
+
+// parseStateArgs parses args into fs, flags and operands in any order,
+// and returns the operands. Only --data-dir falls back to the
+// environment (RACKBOOT_DATA_DIR), as serve's does.
+func parseStateArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	var operands []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		operands = append(operands, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "data-dir" })
+	if v := getenv(envName("data-dir")); v != "" && !given {
+		fs.Set("data-dir", v)
+	}
+	return operands, nil
+}
+
+// exportState runs "rackboot export": it dumps the store of --data-dir to
+// -o and says on stderr what it holds.
+func exportState(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs, dir := stateFlags("export", stderr)
+	out := fs.String("o", "-", "`file` to write the state to; - is standard output")
+	operands, err := parseStateArgs(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if len(operands) > 0 {
+		return fmt.Errorf("export: unexpected argument %q (give the file with -o)", operands[0])
+	}
+	if _, err := os.Stat(filepath.Join(*dir, storeFile)); err != nil {
+		return fmt.Errorf("export: no store in %s (is --data-dir right?): %w", *dir, err)
+	}
+	d, err := dumpStore(*dir)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	data, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	data = append(data, '\n')
+	where := "standard output"
+	if *out == "-" {
+		_, err = stdout.Write(data)
+	} else {
+		where, err = *out, writePrivate(*out, data)
+	}
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	fmt.Fprintf(stderr, "rackboot: exported %s to %s\n", summarize(d), where)
+	return nil
+}
+
+// dumpStore opens the store in dir, dumps it and closes it.
+func dumpStore(dir string) (inventory.Dump, error) {
+	s, err := openStore(dir)
+	if err != nil {
+		return inventory.Dump{}, err
+	}
+	defer s.Close()
+	return s.Dump()
+}
+
+// openStore opens the store in dir. bbolt locks the file for one
+// process, and inventory.OpenStore gives up after 2 seconds: then say
+// who most likely holds it.
+func openStore(dir string) (*inventory.Store, error) {
+	s, err := inventory.OpenStore(dir)
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("stop rackboot serve first (it holds %s)", filepath.Join(dir, storeFile))
+	}
+	return s, err
+}
+
+// writePrivate replaces path with data, mode 0600: it writes a temporary
+// file beside path, syncs it and renames it over path, so path is never
+// seen half written.
+func writePrivate(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(f.Name()) // fails harmlessly after the rename
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// importState runs "rackboot import FILE|-": it reads a dump, checks it
+// whole, and restores it into the store of --data-dir, which must hold
+// no state.
+func importState(args []string, stdin io.Reader, stderr io.Writer, getenv func(string) string) error {
+	fs, dir := stateFlags("import", stderr)
+	operands, err := parseStateArgs(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if len(operands) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	name := operands[0]
+	d, err := readDump(name, stdin)
+	if err != nil {
+		return fmt.Errorf("import: %s: %w", name, err)
+	}
+	if err := restoreStore(*dir, d); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	fmt.Fprintf(stderr, "rackboot: imported %s into %s\n", summarize(d), filepath.Join(*dir, storeFile))
+	return nil
+}
+
+// readDump reads and checks the dump in the file called name, or on
+// stdin for "-".
+func readDump(name string, stdin io.Reader) (inventory.Dump, error) {
+	if name == "-" {
+		return inventory.ReadDump(stdin)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return inventory.Dump{}, err
+	}
+	defer f.Close()
+	return inventory.ReadDump(f)
+}
+
+// restoreStore opens (making it if needed) the store in dir and restores
+// d into it.
+func restoreStore(dir string, d inventory.Dump) error {
+	s, err := openStore(dir)
+	if err != nil {
+		return err
+	}
+	err = s.Restore(d)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, inventory.ErrNotEmpty) {
+		return fmt.Errorf("%s already holds state; import only into a new data directory "+
+			"(nothing was changed): %w", filepath.Join(dir, storeFile), err)
+	}
+	return err
+}
+
+// summarize is the one-line account of d that export and import print.
+func summarize(d inventory.Dump) string {
+	events := 0
+	for _, t := range d.Timelines {
+		events += len(t.Events)
+	}
+	return fmt.Sprintf("%s seen (%d declared through the API), %s, %s",
+		count(len(d.Timelines), "machine"), len(d.Machines), count(len(d.Leases), "lease"),
+		count(events, "event"))
+}
+
+// count says "1 lease" or "2 leases".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
