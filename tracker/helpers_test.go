@@ -214,6 +214,7 @@ func (openGuard) Login(w http.ResponseWriter, _ *http.Request)   { w.WriteHeader
 func (openGuard) Logout(w http.ResponseWriter, _ *http.Request)  { w.WriteHeader(http.StatusNoContent) }
 func (openGuard) Session(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }
 func (openGuard) Who(*http.Request) string                       { return "test" }
+func (openGuard) Still(*http.Request) bool                       { return true }
 
 // boot plays machine i from DHCP to its Ignition config: the DHCP server
 // sees it, then it fetches its iPXE script, calls back from the booted

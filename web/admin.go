@@ -27,6 +27,10 @@ type Guard interface {
 	Session(w http.ResponseWriter, r *http.Request)
 	// Who names the caller of a request that Require let through.
 	Who(r *http.Request) string
+	// Still reports whether the credential a request was let through
+	// with still allows it: false once its token is removed or its
+	// session ends. Long-lived answers (the event stream) ask it again.
+	Still(r *http.Request) bool
 }
 
 // AdminConfig is the configuration of the admin listener.
@@ -72,9 +76,9 @@ func NewAdmin(s *Server, cfg AdminConfig) (*Admin, error) {
 func (a *Admin) routes() *chi.Mux {
 	s := a.srv
 	r := chi.NewRouter()
-	r.Use(s.observe, secureHeaders)
+	r.Use(s.observe, secureHeaders, headAsGet)
 	r.NotFound(notFound)
-	r.MethodNotAllowed(methodNotAllowed)
+	r.MethodNotAllowed(methodNotAllowedHeadToo)
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", a.readyz)
 	r.Post("/login", a.cfg.Guard.Login)
@@ -116,16 +120,30 @@ func (a *Admin) Run(ctx context.Context) error {
 // Serve serves the admin routes on ln, which the caller wraps in TLS,
 // until ctx ends. It closes ln.
 func (a *Admin) Serve(ctx context.Context, ln net.Listener) error {
-	return serveHTTP(ctx, ln, a.router, "admin", a.srv.cfg.shutdownTimeout(), a.srv.log)
+	return serveHTTP(ctx, ln, a.router, "admin", a.srv.cfg.shutdownTimeout(), a.srv.log,
+		a.srv.stopStreams)
 }
 
 // stampActor puts the authenticated caller's name where the routes that
-// record who asked read it, replacing whatever the client sent.
+// record who asked read it, replacing whatever the client sent, and lets
+// long-lived answers check the credential again (see allowed).
 func (a *Admin) stampActor(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set(ActorHeader, a.cfg.Guard.Who(r))
-		next.ServeHTTP(w, r)
+		still := func() bool { return a.cfg.Guard.Still(r) }
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stillKey{}, still)))
 	})
+}
+
+// stillKey keys the credential check stampActor leaves in a request's
+// context.
+type stillKey struct{}
+
+// allowed reports whether r's credential still allows it. Requests that
+// did not come through the admin listener's guard have nothing to lose.
+func allowed(r *http.Request) bool {
+	still, ok := r.Context().Value(stillKey{}).(func() bool)
+	return !ok || still()
 }
 
 // secureHeaders sets the headers every admin answer carries: no framing,

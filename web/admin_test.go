@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rackboot/rackboot/bmc"
@@ -43,6 +44,15 @@ func (testGuard) Login(w http.ResponseWriter, r *http.Request)  { w.WriteHeader(
 func (testGuard) Logout(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }
 func (testGuard) Session(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]string{"name": "t"})
+}
+
+// revokedTokens holds the tokens a test took back: testGuard.Still
+// refuses them.
+var revokedTokens sync.Map
+
+func (testGuard) Still(r *http.Request) bool {
+	_, revoked := revokedTokens.Load(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	return !revoked
 }
 
 func (testGuard) Who(r *http.Request) string {
@@ -168,4 +178,38 @@ func (f bmcFunc) Power(_ context.Context, m inventory.Machine, a bmc.Action, who
 func (f bmcFunc) BootNetwork(_ context.Context, m inventory.Machine, _ bool, who string) (bmc.Result, error) {
 	f(who)
 	return bmc.Result{Machine: m.Name, Action: "pxe-once"}, nil
+}
+
+// Every GET route of the admin listener answers HEAD, and a 405 names the
+// methods the path really takes.
+func TestAdminHeadAndAllow(t *testing.T) {
+	e := newEnv(t)
+	admin := newTestAdmin(t, e.srv, AdminConfig{
+		UI: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("dashboard")) }),
+	})
+	do := func(method, target string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, nil)
+		r.RemoteAddr = remote1
+		r.Header.Set("Authorization", "Bearer "+operatorToken)
+		w := httptest.NewRecorder()
+		admin.Handler().ServeHTTP(w, r)
+		return w
+	}
+	for _, target := range []string{"/api/v1/machines", "/api/v1/machines/node1", "/healthz", "/readyz", "/"} {
+		if w := do(http.MethodHead, target); w.Code != http.StatusOK {
+			t.Errorf("HEAD %s = %d, want 200", target, w.Code)
+		}
+	}
+	tests := []struct{ method, target, allow string }{
+		{http.MethodPut, "/api/v1/machines", "GET, HEAD, POST"},
+		{http.MethodPost, "/api/v1/machines/node1/timeline", "GET, HEAD"},
+		{http.MethodDelete, "/healthz", "GET, HEAD"},
+	}
+	for _, tt := range tests {
+		w := do(tt.method, tt.target)
+		if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != tt.allow {
+			t.Errorf("%s %s = %d Allow %q, want 405 Allow %q", tt.method, tt.target, w.Code,
+				w.Header().Get("Allow"), tt.allow)
+		}
+	}
 }

@@ -55,6 +55,8 @@ func (s *Server) eventRoutes(r chi.Router) {
 
 // stream is one open event stream.
 type stream struct {
+	r    *http.Request   // the request run serves
+	done <-chan struct{} // closed when the server shuts down
 	w    http.ResponseWriter
 	rc   *http.ResponseController
 	src  EventSource
@@ -72,7 +74,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotImplemented, "this inventory has no event stream")
 		return
 	}
-	st := &stream{w: w, rc: http.NewResponseController(w), src: src}
+	st := &stream{done: s.streamsDone, w: w, rc: http.NewResponseController(w), src: src}
 	if !s.streamStart(w, r, st) {
 		return
 	}
@@ -106,6 +108,15 @@ func (s *Server) streamStart(w http.ResponseWriter, r *http.Request, st *stream)
 			writeError(w, r, http.StatusBadRequest, fmt.Sprintf("Last-Event-ID: %q is not an event id", truncate(id)))
 			return false
 		}
+		// An id past the newest event comes from a store since replaced
+		// (a restored backup): follow from the newest, or the stream
+		// would skip everything up to the old id.
+		newest, err := s.newestSeq(nil)
+		if err != nil {
+			s.internalError(w, r, err)
+			return false
+		}
+		st.last = min(st.last, newest)
 		return true
 	}
 	if st.last, err = s.newestSeq(macs); err != nil {
@@ -164,9 +175,14 @@ func (s *Server) newestSeq(macs []string) (uint64, error) {
 	return newest, err
 }
 
-// run sends events until the client goes or a write fails. A watcher
-// that lags is replaced, and what it dropped is read from the store.
+// errRevoked ends a stream whose credential no longer allows it.
+var errRevoked = errors.New("credential revoked")
+
+// run sends events until the client goes, a write fails, the server
+// shuts down or the caller's credential is revoked. A watcher that lags
+// is replaced, and what it dropped is read from the store.
 func (st *stream) run(r *http.Request) error {
+	st.r = r
 	tick := time.NewTicker(streamKeepalive)
 	defer tick.Stop()
 	for {
@@ -200,11 +216,16 @@ func (st *stream) follow(r *http.Request, wt *inventory.Watcher, tick *time.Tick
 				return err
 			}
 		case <-tick.C:
+			if !allowed(r) {
+				return errRevoked
+			}
 			if err := st.write(": keepalive\n\n"); err != nil {
 				return err
 			}
 		case <-r.Context().Done():
 			return r.Context().Err()
+		case <-st.done:
+			return nil
 		}
 	}
 }
@@ -240,6 +261,9 @@ func (st *stream) send(n inventory.Notice) error {
 	st.last = n.Event.Seq
 	if len(st.macs) > 0 && !slices.Contains(st.macs, n.MAC) {
 		return nil
+	}
+	if !allowed(st.r) {
+		return errRevoked
 	}
 	data, err := json.Marshal(n)
 	if err != nil {

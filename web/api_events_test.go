@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -222,5 +225,79 @@ func TestEventsLaggingStreamCatchesUp(t *testing.T) {
 	}
 	if got.String() != want.String() {
 		t.Errorf("a lagging stream sent ids\n%s\nwant every event once, in order:\n%s", got.String(), want.String())
+	}
+}
+
+// A stream ends, sending nothing more, once its caller's token is taken
+// back: a revoked viewer must not keep reading the fleet's events.
+func TestEventsStreamEndsWhenRevoked(t *testing.T) {
+	e := newEnv(t)
+	c := openStream(t, e, "/api/v1/events", http.Header{"Authorization": {"Bearer " + viewerToken}})
+	e.record(t, mac1, inventory.EventDHCPOffer)
+	c.wantEvents(mac1 + " dhcp-offer")
+
+	revokedTokens.Store(viewerToken, true)
+	t.Cleanup(func() { revokedTokens.Delete(viewerToken) })
+	e.record(t, mac1, inventory.EventScriptServed)
+	ended := make(chan []byte, 1)
+	go func() {
+		rest, _ := io.ReadAll(c.r)
+		ended <- rest
+	}()
+	select {
+	case rest := <-ended:
+		if strings.Contains(string(rest), "script-served") {
+			t.Errorf("a revoked caller's stream carried %q", rest)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream of a revoked caller is still open")
+	}
+}
+
+// An id from before a restore, past the newest event, resumes from the
+// newest event instead of skipping everything up to it.
+func TestEventsResumePastTheNewest(t *testing.T) {
+	e := newEnv(t)
+	e.record(t, mac1, inventory.EventDHCPOffer)
+	c := openStream(t, e, "/api/v1/events", http.Header{"Last-Event-Id": {"1000"}})
+	e.record(t, mac2, inventory.EventDHCPOffer)
+	c.wantEvents(mac2 + " dhcp-offer")
+}
+
+// Shutting the admin listener down ends open streams at once instead of
+// waiting out the grace period and cutting them.
+func TestEventsEndAtShutdown(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.srv.cfg
+	cfg.ShutdownTimeout = time.Minute
+	srv, err := NewServer(cfg, e.inv, slog.New(slog.NewTextHandler(e.logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- newTestAdmin(t, srv, AdminConfig{}).Serve(ctx, ln) }()
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+operatorToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve() = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve still waiting for an open event stream 30 s after the stop")
+	}
+	if strings.Contains(e.logs.String(), "cut short") {
+		t.Errorf("the stream was cut rather than ended:\n%s", e.logs)
 	}
 }

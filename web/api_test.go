@@ -244,8 +244,8 @@ func TestNotFound(t *testing.T) {
 		}
 	}
 	w := e.do(t, request{method: http.MethodPatch, target: "/api/v1/machines/" + mac1})
-	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, PUT, DELETE" {
-		t.Errorf("PATCH machine = %d, Allow %q, want 405, Allow GET, PUT, DELETE", w.Code, w.Header().Get("Allow"))
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD, PUT, DELETE" {
+		t.Errorf("PATCH machine = %d, Allow %q, want 405, Allow GET, HEAD, PUT, DELETE", w.Code, w.Header().Get("Allow"))
 	}
 	wantJSONError(t, w.Header().Get("Content-Type"), w.Body.Bytes())
 }

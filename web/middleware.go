@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -83,21 +84,79 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 // methodNotAllowed answers 405 with the Allow header RFC 9110 section
 // 15.5.6 asks for, from the routes of the router that matched the path.
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.RawPath // what chi routes on
-	if path == "" {
-		path = r.URL.Path
+	answerNotAllowed(w, r, allowedMethods(r))
+}
+
+// methodNotAllowedHeadToo is methodNotAllowed for a router that answers
+// HEAD wherever it answers GET (headAsGet).
+func methodNotAllowedHeadToo(w http.ResponseWriter, r *http.Request) {
+	allow := allowedMethods(r)
+	if slices.Contains(allow, http.MethodGet) && !slices.Contains(allow, http.MethodHead) {
+		allow = slices.Insert(allow, slices.Index(allow, http.MethodGet)+1, http.MethodHead)
 	}
-	var allow []string
-	if rc := chi.RouteContext(r.Context()); rc != nil && rc.Routes != nil {
-		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost,
-			http.MethodPut, http.MethodDelete} {
-			if rc.Routes.Match(chi.NewRouteContext(), m, path) {
-				allow = append(allow, m)
-			}
-		}
-	}
+	answerNotAllowed(w, r, allow)
+}
+
+func answerNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
 	w.Header().Set("Allow", strings.Join(allow, ", "))
 	writeError(w, r, http.StatusMethodNotAllowed, "method not allowed")
+}
+
+// allowedMethods lists the methods r's path is routed for, walking the
+// whole routing tree: chi's own lookup stops at a mounted subrouter.
+func allowedMethods(r *http.Request) []string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil || rc.Routes == nil {
+		return nil
+	}
+	found := map[string]bool{}
+	chi.Walk(rc.Routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if routeMatches(route, r.URL.Path) {
+			found[method] = true
+		}
+		return nil
+	})
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost,
+		http.MethodPut, http.MethodDelete} {
+		if found[m] {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// routeMatches reports whether path fits chi route pattern route, segment
+// by segment: "{name}" takes one non-empty segment, a final "*" the rest.
+func routeMatches(route, path string) bool {
+	rs := strings.Split(strings.TrimSuffix(route, "/"), "/")
+	ps := strings.Split(strings.TrimSuffix(path, "/"), "/")
+	for i, seg := range rs {
+		switch {
+		case seg == "*":
+			return true
+		case i >= len(ps):
+			return false
+		case strings.HasPrefix(seg, "{"):
+			if ps[i] == "" {
+				return false
+			}
+		case seg != ps[i]:
+			return false
+		}
+	}
+	return len(rs) == len(ps)
+}
+
+// headAsGet routes HEAD requests as GET ones: every GET route answers
+// HEAD too, net/http dropping the body (RFC 9110 section 9.3.2).
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc := chi.RouteContext(r.Context()); rc != nil && r.Method == http.MethodHead {
+			rc.RouteMethod = http.MethodGet
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // isAPI reports whether r is for the JSON API, which answers errors in

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -69,7 +70,11 @@ type Server struct {
 	reprov Reprovisioner
 	// tracker adds the Node view to the machine API; nil until SetTracker.
 	tracker Tracker
-	metrics *Metrics // nil until SetMetrics: counts nothing
+	// streamsDone is closed when the admin listener shuts down: event
+	// streams end instead of holding the shutdown up.
+	streamsDone chan struct{}
+	stopOnce    sync.Once
+	metrics     *Metrics // nil until SetMetrics: counts nothing
 }
 
 // NewServer checks cfg and returns a server over inv. A nil log is silent.
@@ -88,7 +93,8 @@ func NewServer(cfg Config, inv Inventory, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	s := &Server{cfg: cfg, inv: inv, log: log, scripts: scripts, chain: chain}
+	s := &Server{cfg: cfg, inv: inv, log: log, scripts: scripts, chain: chain,
+		streamsDone: make(chan struct{})}
 	s.router = s.bootRoutes()
 	return s, nil
 }
@@ -147,13 +153,15 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve serves the boot routes on ln until ctx ends, like Run. It closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return serveHTTP(ctx, ln, s.router, "http", s.cfg.shutdownTimeout(), s.log)
+	return serveHTTP(ctx, ln, s.router, "http", s.cfg.shutdownTimeout(), s.log, nil)
 }
 
 // serveHTTP serves h on ln until ctx ends, then shuts down within grace;
-// name tells the listeners apart in logs and errors.
+// name tells the listeners apart in logs and errors. onShutdown, if set,
+// is called as the shutdown begins, for answers that would otherwise
+// never end.
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, name string,
-	grace time.Duration, log *slog.Logger) error {
+	grace time.Duration, log *slog.Logger, onShutdown func()) error {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -162,6 +170,9 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, name string
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if onShutdown != nil {
+		hs.RegisterOnShutdown(onShutdown)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -186,6 +197,9 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, name string
 	}
 	return nil
 }
+
+// stopStreams ends every event stream; it may be called more than once.
+func (s *Server) stopStreams() { s.stopOnce.Do(func() { close(s.streamsDone) }) }
 
 // remoteIP is the client's address, IPv4-mapped addresses unmapped, or the
 // zero Addr if RemoteAddr does not parse.
