@@ -108,16 +108,9 @@ func apiFlags(name, operands string, stderr io.Writer) (*flag.FlagSet, *clientSe
 // machine.
 func parseCommand(fs *flag.FlagSet, cs *clientSettings, args []string,
 	getenv func(string) string, n int) ([]string, error) {
-	var operands []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		operands = append(operands, fs.Arg(0))
-		args = fs.Args()[1:]
+	operands, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(operands) != n {
 		fs.Usage()

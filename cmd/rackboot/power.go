@@ -23,22 +23,24 @@ type bmcAnswer struct {
 // power runs "rackboot power MACHINE status|on|off|cycle|reset".
 func power(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs, cs := bmcFlags("power", "MACHINE status|on|off|cycle|reset", stderr)
-	if err := parseBMCArgs(fs, args, getenv, 2); err != nil {
+	ops, err := parseBMCArgs(fs, args, getenv, 2)
+	if err != nil {
 		return err
 	}
 	c, err := cs.client(getenv)
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"action": fs.Arg(1)}
-	return bmcCall(ctx, c, fs.Arg(0), "power", body, stdout)
+	body := map[string]any{"action": ops[1]}
+	return bmcCall(ctx, c, ops[0], "power", body, stdout)
 }
 
 // pxeOnce runs "rackboot pxe-once [--persistent] MACHINE".
 func pxeOnce(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs, cs := bmcFlags("pxe-once", "[--persistent] MACHINE", stderr)
 	persistent := fs.Bool("persistent", false, "boot from the network on every boot, not only the next")
-	if err := parseBMCArgs(fs, args, getenv, 1); err != nil {
+	ops, err := parseBMCArgs(fs, args, getenv, 1)
+	if err != nil {
 		return err
 	}
 	c, err := cs.client(getenv)
@@ -46,7 +48,7 @@ func pxeOnce(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return err
 	}
 	body := map[string]any{"persistent": *persistent}
-	return bmcCall(ctx, c, fs.Arg(0), "pxe-once", body, stdout)
+	return bmcCall(ctx, c, ops[0], "pxe-once", body, stdout)
 }
 
 // bmcFlags returns the flag set of a command that acts through the API,
@@ -63,16 +65,38 @@ func bmcFlags(name, operands string, stderr io.Writer) (*flag.FlagSet, *clientSe
 	return fs, &cs
 }
 
-// parseBMCArgs parses flags, which come before exactly n operands.
-func parseBMCArgs(fs *flag.FlagSet, args []string, getenv func(string) string, n int) error {
-	if err := fs.Parse(args); err != nil {
-		return err
+// parseBMCArgs parses flags and exactly n operands, in any order, and
+// returns the operands.
+func parseBMCArgs(fs *flag.FlagSet, args []string, getenv func(string) string, n int) ([]string, error) {
+	ops, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, err
 	}
-	if fs.NArg() != n {
+	if len(ops) != n {
 		fs.Usage()
-		return errUsage
+		return nil, errUsage
 	}
-	return applyDefaults(fs, getenv)
+	return ops, applyDefaults(fs, getenv)
+}
+
+// parseInterspersed parses args into fs with flags and operands in any
+// order ("power node1 status --server URL" as well as "power --server URL
+// node1 status") and returns the operands. "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var ops []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return ops, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(ops, rest...), nil
+		}
+		ops, args = append(ops, rest[0]), rest[1:]
+	}
 }
 
 // bmcTimeout bounds a BMC call of the CLI; the server's own bound is 14

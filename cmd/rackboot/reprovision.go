@@ -116,10 +116,11 @@ func reprovision(ctx context.Context, args []string, stdout, stderr io.Writer,
 		"at most `K` of these machines at once; the next starts when one finishes (0: the server's limit)")
 	wait := fs.Bool("wait", false, "wait until every machine is done or failed; fail if any failed")
 	poll := fs.Duration("poll", 2*time.Second, "how often --wait asks the server")
-	if err := fs.Parse(args); err != nil {
+	machines, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(machines) == 0 {
 		fs.Usage()
 		return errUsage
 	}
@@ -130,12 +131,12 @@ func reprovision(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"machines": fs.Args(), "max_in_flight": *maxInFlight}
+	body := map[string]any{"machines": machines, "max_in_flight": *maxInFlight}
 	var jobs []provision.Job
 	if err := c.call(ctx, http.MethodPost, "/api/v1/reprovision", body, &jobs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "queued %s", strings.Join(fs.Args(), ", "))
+	fmt.Fprintf(stdout, "queued %s", strings.Join(machines, ", "))
 	if *maxInFlight > 0 {
 		fmt.Fprintf(stdout, " (at most %d at once)", *maxInFlight)
 	}
