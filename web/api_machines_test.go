@@ -357,3 +357,35 @@ func TestProfiles(t *testing.T) {
 	wantCode(t, "GET unknown profile", e.get(t, "/api/v1/profiles/huge"), http.StatusNotFound, CodeNotFound)
 	wantCode(t, "GET profiles?x", e.get(t, "/api/v1/profiles?x=1"), http.StatusBadRequest, CodeBadRequest)
 }
+
+// wantError checks the answer's status, code and that its message holds
+// part.
+func wantError(t *testing.T, what string, w *httptest.ResponseRecorder, status int, code, part string) {
+	t.Helper()
+	wantCode(t, what, w, status, code)
+	if got := decode[APIError](t, w.Body.Bytes()); !strings.Contains(got.Error, part) {
+		t.Errorf("%s error = %q, want it to say %q", what, got.Error, part)
+	}
+}
+
+func TestBodyTrailingData(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct{ method, target, body string }{
+		{"POST", "/api/v1/machines", `{"name": "node7", "macs": ["02:00:00:00:00:07"], "profile": "tiny"}{"name": "z"}`},
+		{"PUT", "/api/v1/machines/node7", `{"macs": ["02:00:00:00:00:07"], "profile": "tiny"} x`},
+		{"POST", "/api/v1/machines/" + macNew + "/accept", `{"name": "node7", "profile": "tiny"}[]`},
+		{"POST", "/api/v1/machines/" + macNew + "/reject", `{}{}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
+			before := e.inv.Catalog()
+			wantError(t, tt.method+" "+tt.target, e.send(t, tt.method, tt.target, tt.body),
+				http.StatusBadRequest, CodeBadRequest, "after the JSON value")
+			if e.inv.Catalog() != before {
+				t.Error("a refused body changed the catalog")
+			}
+		})
+	}
+	wantCode(t, "POST with trailing space", e.send(t, "POST", "/api/v1/machines",
+		`{"name": "node7", "macs": ["02:00:00:00:00:07"], "profile": "tiny"}`+"\n \n"), http.StatusCreated, "")
+}

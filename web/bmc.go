@@ -131,7 +131,8 @@ func (s *Server) bmcRequest(w http.ResponseWriter, r *http.Request, v any,
 }
 
 // decodeBody decodes a JSON body of at most limit bytes into v, refusing
-// unknown fields; an empty body is an error only if required.
+// unknown fields and anything after the one JSON value but white space;
+// an empty body is an error only if required.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, limit int64, required bool) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
@@ -144,7 +145,14 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, limit int64, requ
 	case err != nil:
 		return fmt.Errorf("decoding body: %w", err)
 	}
-	return nil
+	var tooBig *http.MaxBytesError
+	switch err := dec.Decode(&json.RawMessage{}); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case errors.As(err, &tooBig):
+		return fmt.Errorf("decoding body: %w", err)
+	}
+	return errors.New("body: data after the JSON value")
 }
 
 // actor says who asked: the X-Rackboot-Actor header when it is short and
