@@ -45,6 +45,12 @@ type MachineInfo struct {
 	// ReadOnly is set for the inventory file's machines, which the API
 	// cannot change.
 	ReadOnly bool `json:"read_only"`
+	// Conflict, set only for a machine declared through the API, says
+	// why the catalog leaves it out since the inventory file changed:
+	// its name, a MAC or its address is the file's now, or its profile
+	// is gone. Such a machine boots as undeclared until changed or
+	// deleted.
+	Conflict string `json:"conflict,omitempty"`
 	// Rejected is set for a MAC whose DHCP rackboot ignores.
 	Rejected bool `json:"rejected"`
 	// State is empty for a declared machine never seen on the network.
@@ -83,32 +89,45 @@ func declaredInfo(m inventory.Machine, byMAC map[string]inventory.Status) Machin
 	info := MachineInfo{Name: m.Name, MACs: m.MACs, Profile: m.Profile,
 		Labels: m.Labels, Address: m.Address, Arch: m.Arch,
 		Source: m.Source, ReadOnly: m.Source == inventory.SourceFile}
+	var sts []inventory.Status
 	for _, mac := range m.MACs {
 		if st, ok := byMAC[mac]; ok {
-			info.merge(st)
+			sts = append(sts, st)
 		}
 	}
+	info.merge(sts)
 	return info
 }
 
 // discoveredInfo is the view of a MAC the catalog does not declare.
 func discoveredInfo(st inventory.Status, c *inventory.Catalog) MachineInfo {
 	info := MachineInfo{MACs: []string{st.MAC}, Rejected: c.Rejected(st.MAC)}
-	info.merge(st)
+	info.merge([]inventory.Status{st})
 	return info
 }
 
-// merge folds one MAC's status in: the newest event gives the state and
-// address, the oldest sighting gives FirstSeen.
-func (mi *MachineInfo) merge(st inventory.Status) {
-	if mi.FirstSeen.IsZero() || st.FirstSeen.Before(mi.FirstSeen) {
-		mi.FirstSeen = st.FirstSeen
+// merge folds the statuses of the machine's MACs in: the newest event
+// gives LastEvent; of the MACs the network showed, the newest gives the
+// state and address and the oldest FirstSeen. A status without a state
+// is of a MAC known only by an operator's decisions: the machine was
+// never seen there.
+func (mi *MachineInfo) merge(sts []inventory.Status) {
+	var stateSeq uint64
+	for _, st := range sts {
+		if mi.LastEvent == nil || st.LastEvent.Seq > mi.LastEvent.Seq {
+			last := st.LastEvent
+			mi.LastEvent = &last
+		}
+		if st.State == "" {
+			continue
+		}
+		if mi.FirstSeen.IsZero() || st.FirstSeen.Before(mi.FirstSeen) {
+			mi.FirstSeen = st.FirstSeen
+		}
+		if mi.State == "" || st.LastEvent.Seq > stateSeq {
+			mi.State, mi.IP, stateSeq = st.State, st.IP, st.LastEvent.Seq
+		}
 	}
-	if mi.LastEvent != nil && mi.LastEvent.Seq > st.LastEvent.Seq {
-		return
-	}
-	last := st.LastEvent
-	mi.LastEvent, mi.State, mi.IP = &last, st.State, st.IP
 }
 
 // MachineDetail is the body of GET /api/v1/machines/{mac}?timeline=1: the
@@ -127,7 +146,11 @@ func (s *Server) getMachine(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	info, events, ok := s.machineView(w, r)
+	ref, ok := s.refParam(w, r)
+	if !ok {
+		return
+	}
+	info, events, ok := s.machineView(w, r, ref)
 	if !ok {
 		return
 	}
@@ -145,42 +168,36 @@ func (s *Server) getMachine(w http.ResponseWriter, r *http.Request) {
 // timelineParam reads the query of GET /api/v1/machines/{mac}: nothing,
 // or timeline=1 (or true, or 0, or false).
 func timelineParam(raw string) (bool, error) {
-	vals, err := url.ParseQuery(raw)
+	q, err := apiQuery(raw, "timeline")
 	if err != nil {
-		return false, fmt.Errorf("parsing query: %w", err)
+		return false, err
 	}
-	for key := range vals {
-		if key != "timeline" {
-			return false, fmt.Errorf("unknown parameter %+q", truncate(key))
-		}
-	}
-	switch v := vals.Get("timeline"); v {
+	switch v := q["timeline"]; v {
 	case "", "0", "false":
 		return false, nil
 	case "1", "true":
 		return true, nil
 	default:
-		return false, fmt.Errorf("timeline: %q is not 1 or 0", truncate(v))
+		return false, fmt.Errorf("timeline: %q is not 1, 0, true or false", truncate(v))
 	}
 }
 
-// machineView finds the machine {mac} names, by name or MAC, and returns
-// its view and timeline (oldest first), or answers 400 or 404.
-func (s *Server) machineView(w http.ResponseWriter, r *http.Request) (MachineInfo, []inventory.Event, bool) {
-	cat := s.inv.Catalog()
-	if m, ok := s.namedMachine(r); ok {
-		return s.declaredView(w, r, m)
+// machineView returns the view and timeline (oldest first) of the
+// machine ref names, or answers 404 for a MAC nothing declares and the
+// network never showed, or 500.
+func (s *Server) machineView(w http.ResponseWriter, r *http.Request,
+	ref machineRef) (MachineInfo, []inventory.Event, bool) {
+	if ref.m.Name != "" {
+		info, events, err := s.refInfo(ref)
+		if err != nil {
+			s.internalError(w, r, err)
+			return MachineInfo{}, nil, false
+		}
+		return info, events, true
 	}
-	mac, ok := s.macParam(w, r)
-	if !ok {
-		return MachineInfo{}, nil, false
-	}
-	if m, declared := cat.Machine(mac); declared {
-		return s.declaredView(w, r, m)
-	}
-	info, events, ok := s.seenView(w, r, mac)
+	info, events, ok := s.seenView(w, r, ref.mac)
 	if ok && info == nil {
-		writeError(w, r, http.StatusNotFound, "no machine has mac "+mac)
+		writeError(w, r, http.StatusNotFound, "no machine has the MAC "+ref.mac)
 		return MachineInfo{}, nil, false
 	}
 	if !ok {
@@ -207,19 +224,36 @@ func (s *Server) seenView(w http.ResponseWriter, r *http.Request,
 	return &info, events, true
 }
 
-func (s *Server) declaredView(w http.ResponseWriter, r *http.Request,
-	m inventory.Machine) (MachineInfo, []inventory.Event, bool) {
-	info, events, err := s.declaredInfoOf(m)
-	if err != nil {
-		s.internalError(w, r, err)
-		return MachineInfo{}, nil, false
+// refInfo returns the view of the machine ref names, declared or left
+// out, and its timeline.
+func (s *Server) refInfo(ref machineRef) (MachineInfo, []inventory.Event, error) {
+	if ref.why == nil {
+		return s.declaredInfoOf(ref.m)
 	}
-	return info, events, true
+	return s.leftOutInfoOf(inventory.LeftOut{Machine: ref.m, Reason: ref.why})
 }
 
 // declaredInfoOf returns the view of the declared machine m and its
 // timeline, oldest first.
 func (s *Server) declaredInfoOf(m inventory.Machine) (MachineInfo, []inventory.Event, error) {
+	info, events, err := s.infoOf(m)
+	if err == nil {
+		s.addTracked(&info)
+	}
+	return info, events, err
+}
+
+// leftOutInfoOf is declaredInfoOf for a machine the catalog leaves out;
+// the tracker follows none.
+func (s *Server) leftOutInfoOf(lo inventory.LeftOut) (MachineInfo, []inventory.Event, error) {
+	info, events, err := s.infoOf(lo.Machine)
+	info.Conflict = lo.Reason.Error()
+	return info, events, err
+}
+
+// infoOf returns the view of m, joined with the statuses of its MACs,
+// and its timeline.
+func (s *Server) infoOf(m inventory.Machine) (MachineInfo, []inventory.Event, error) {
 	byMAC := make(map[string]inventory.Status)
 	for _, mac := range m.MACs {
 		st, err := s.inv.Status(mac)
@@ -234,9 +268,7 @@ func (s *Server) declaredInfoOf(m inventory.Machine) (MachineInfo, []inventory.E
 	if err != nil {
 		return MachineInfo{}, nil, err
 	}
-	info := declaredInfo(m, byMAC)
-	s.addTracked(&info)
-	return info, events, nil
+	return declaredInfo(m, byMAC), events, nil
 }
 
 // timelineOf returns the events of every MAC in macs, in the order they
@@ -256,48 +288,29 @@ func (s *Server) timelineOf(macs []string) ([]inventory.Event, error) {
 	return events, nil
 }
 
-// namedMachine returns the declared machine the route's {mac} names by
-// name.
-func (s *Server) namedMachine(r *http.Request) (inventory.Machine, bool) {
-	raw, err := url.PathUnescape(chi.URLParam(r, "mac"))
-	if err != nil {
-		return inventory.Machine{}, false
-	}
-	return s.inv.Catalog().Named(raw)
-}
-
-// getTimeline answers GET /api/v1/machines/{mac}/timeline, oldest first.
+// getTimeline answers GET /api/v1/machines/{mac}/timeline, oldest first:
+// the events of every MAC of a machine asked for by name, of the one MAC
+// asked for by MAC.
 func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request) {
-	raw, _ := url.PathUnescape(chi.URLParam(r, "mac"))
-	if m, ok := s.findMachine(raw); ok && m.Name == raw {
-		s.machineTimeline(w, r, m)
+	if _, err := apiQuery(r.URL.RawQuery); err != nil {
+		writeError(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	mac, ok := s.macParam(w, r)
+	ref, ok := s.refParam(w, r)
 	if !ok {
 		return
 	}
-	events, err := s.inv.Timeline(mac)
+	macs := ref.m.MACs
+	if ref.mac != "" {
+		macs = []string{ref.mac}
+	}
+	events, err := s.timelineOf(macs)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	if _, declared := s.inv.Catalog().Machine(mac); len(events) == 0 && !declared {
-		writeError(w, r, http.StatusNotFound, "no machine has mac "+mac)
-		return
-	}
-	if events == nil {
-		events = []inventory.Event{}
-	}
-	writeJSON(w, http.StatusOK, events)
-}
-
-// machineTimeline answers the timeline of a declared machine asked for by
-// name: the events of all its MACs, in the order they were recorded.
-func (s *Server) machineTimeline(w http.ResponseWriter, r *http.Request, m inventory.Machine) {
-	events, err := s.timelineOf(m.MACs)
-	if err != nil {
-		s.internalError(w, r, err)
+	if len(events) == 0 && ref.m.Name == "" {
+		writeError(w, r, http.StatusNotFound, "no machine has the MAC "+ref.mac)
 		return
 	}
 	if events == nil {

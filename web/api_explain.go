@@ -1,10 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
+	"slices"
 
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/ipxe"
@@ -37,7 +38,7 @@ type Explanation struct {
 }
 
 // getExplain answers GET /api/v1/machines/{mac}/explain[?arch=]; {mac} is
-// a MAC or a declared machine's name. arch renders the script for that
+// a MAC or a machine's name. arch renders the script for that
 // architecture instead of the one declared or last seen.
 func (s *Server) getExplain(w http.ResponseWriter, r *http.Request) {
 	archQ, err := archParam(r.URL.RawQuery)
@@ -45,35 +46,29 @@ func (s *Server) getExplain(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	x := Explanation{Notes: []string{}}
-	if m, ok := s.namedMachine(r); ok {
-		s.explainDeclared(w, r, &x, m, m.MACs[0], archQ)
-		return
-	}
-	mac, ok := s.macParam(w, r)
+	ref, ok := s.refParam(w, r)
 	if !ok {
 		return
 	}
-	if m, ok := s.inv.Catalog().Machine(mac); ok {
-		s.explainDeclared(w, r, &x, m, mac, archQ)
-		return
+	x := Explanation{Notes: []string{}}
+	switch {
+	case ref.m.Name == "":
+		s.explainUnknown(w, r, &x, ref.mac, nil)
+	case ref.why != nil:
+		s.explainLeftOut(w, r, &x, ref, archQ)
+	default:
+		s.explainDeclared(w, r, &x, ref.m, cmp.Or(ref.mac, ref.m.MACs[0]), archQ)
 	}
-	s.explainUnknown(w, r, &x, mac)
 }
 
 // archParam reads the query of the explain route: nothing, or arch=<one
 // of inventory's architectures>.
 func archParam(raw string) (inventory.Arch, error) {
-	vals, err := url.ParseQuery(raw)
+	q, err := apiQuery(raw, "arch")
 	if err != nil {
-		return "", fmt.Errorf("parsing query: %w", err)
+		return "", err
 	}
-	for key := range vals {
-		if key != "arch" {
-			return "", fmt.Errorf("unknown parameter %+q", truncate(key))
-		}
-	}
-	a := inventory.Arch(vals.Get("arch"))
+	a := inventory.Arch(q["arch"])
 	if a != "" && !a.Valid() {
 		return "", fmt.Errorf("arch: %q is not one of bios, ia32-efi, x64-efi, arm32-efi, "+
 			"arm64-efi, x86-http, x64-http, arm64-http", truncate(string(a)))
@@ -181,15 +176,49 @@ func (s *Server) explainIgnition(r *http.Request, x *Explanation, m inventory.Ma
 		"the preview mints no token in the cluster", redacted)
 }
 
-// explainUnknown explains a MAC no machine declares: it gets the script
-// that waits and asks again.
-func (s *Server) explainUnknown(w http.ResponseWriter, r *http.Request, x *Explanation, mac string) {
-	x.MAC = mac
-	if info, events, ok := s.seenView(w, r, mac); !ok {
+// explainLeftOut explains a machine the catalog leaves out: its MAC boots
+// as one nothing declares, or as the declared machine that has it now.
+func (s *Server) explainLeftOut(w http.ResponseWriter, r *http.Request, x *Explanation,
+	ref machineRef, archQ inventory.Arch) {
+	cat := s.inv.Catalog()
+	mac := ref.mac
+	if mac == "" {
+		mac = ref.m.MACs[0]
+		undeclared := func(m string) bool { _, ok := cat.Machine(m); return !ok }
+		if i := slices.IndexFunc(ref.m.MACs, undeclared); i >= 0 {
+			mac = ref.m.MACs[i]
+		}
+	}
+	x.Notes = append(x.Notes, fmt.Sprintf("machine %s is left out of the catalog since the "+
+		"inventory file changed: %v; nothing boots by it until PUT fixes it or DELETE "+
+		"removes it", ref.m.Name, ref.why))
+	if other, ok := cat.Machine(mac); ok {
+		x.Notes = append(x.Notes, fmt.Sprintf("%s is machine %s's now and boots as it", mac, other.Name))
+		s.explainDeclared(w, r, x, other, mac, archQ)
 		return
-	} else if info != nil {
-		s.enrich(info, events)
-		x.Machine = info
+	}
+	info, events, err := s.refInfo(ref)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.enrich(&info, events)
+	s.explainUnknown(w, r, x, mac, &info)
+}
+
+// explainUnknown explains a MAC no machine declares: it gets the script
+// that waits and asks again. info is the left-out machine that has the
+// MAC, or nil for a MAC only discovered or never seen.
+func (s *Server) explainUnknown(w http.ResponseWriter, r *http.Request, x *Explanation,
+	mac string, info *MachineInfo) {
+	x.MAC, x.Machine = mac, info
+	if info == nil {
+		if seen, events, ok := s.seenView(w, r, mac); !ok {
+			return
+		} else if seen != nil {
+			s.enrich(seen, events)
+			x.Machine = seen
+		}
 	}
 	script, err := s.scripts.Unknown(mac)
 	if err != nil {
@@ -197,8 +226,13 @@ func (s *Server) explainUnknown(w http.ResponseWriter, r *http.Request, x *Expla
 		return
 	}
 	x.Script = string(script)
-	x.Notes = append(x.Notes, "no machine declares "+mac+": it gets this script, which "+
-		"waits and asks again; accept it to declare it")
+	if info == nil {
+		x.Notes = append(x.Notes, "no machine declares "+mac+": it gets this script, which "+
+			"waits and asks again; accept it to declare it")
+	} else {
+		x.Notes = append(x.Notes, mac+" gets the script of a MAC nothing declares, which "+
+			"waits and asks again")
+	}
 	if s.inv.Catalog().Rejected(mac) {
 		x.Notes = append(x.Notes, "the MAC is rejected: rackboot ignores its DHCP, so it "+
 			"gets this script only if another server boots it into iPXE")

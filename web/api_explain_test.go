@@ -142,10 +142,12 @@ func TestExplainStates(t *testing.T) {
 	if x.Machine != nil || x.Profile != nil || !hasNote(x, "the MAC is rejected") {
 		t.Errorf("explain a rejected, unseen MAC = machine %v, profile %v, notes %q", x.Machine, x.Profile, x.Notes)
 	}
-	for _, target := range []string{"/api/v1/machines/junk/explain", "/api/v1/machines/node1/explain?arch=sparc",
-		"/api/v1/machines/node1/explain?platform=efi"} {
+	for _, target := range []string{"/api/v1/machines/Junk_1/explain", "/api/v1/machines/node1/explain?arch=sparc",
+		"/api/v1/machines/node1/explain?platform=efi", "/api/v1/machines/node1/explain?arch=bios&arch=x64-efi"} {
 		wantCode(t, "GET "+target, e.get(t, target), http.StatusBadRequest, CodeBadRequest)
 	}
+	wantCode(t, "GET explain of a name nothing declares", e.get(t, "/api/v1/machines/junk/explain"),
+		http.StatusNotFound, CodeNotFound)
 }
 
 func TestExplainIgnitionRedacted(t *testing.T) {

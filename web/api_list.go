@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -54,7 +55,8 @@ func parseMachineFilter(raw string) (machineFilter, error) {
 	if err != nil {
 		return f, fmt.Errorf("parsing query: %w", err)
 	}
-	for key, vs := range vals {
+	for _, key := range slices.Sorted(maps.Keys(vals)) {
+		vs := vals[key]
 		if key != "label" && len(vs) > 1 {
 			return f, fmt.Errorf("%s: given %d times", key, len(vs))
 		}
@@ -192,8 +194,9 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// allMachines returns every machine, declared or seen, without the
-// details their timelines give.
+// allMachines returns every machine without the details their timelines
+// give: the inventory file's, then those declared through the API by name
+// (those the catalog leaves out included), then MACs only seen, by MAC.
 func (s *Server) allMachines() ([]MachineInfo, error) {
 	statuses, err := s.inv.Statuses()
 	if err != nil {
@@ -205,20 +208,43 @@ func (s *Server) allMachines() ([]MachineInfo, error) {
 	}
 	cat := s.inv.Catalog()
 	out := make([]MachineInfo, 0, len(cat.Machines())+len(statuses))
+	claimed := make(map[string]bool)
 	for _, m := range cat.Machines() {
 		info := declaredInfo(m, byMAC)
 		s.addTracked(&info)
 		out = append(out, info)
-		for _, mac := range m.MACs {
-			delete(byMAC, mac)
-		}
+		claim(claimed, m)
+	}
+	for _, lo := range cat.LeftOut() {
+		info := declaredInfo(lo.Machine, byMAC)
+		info.Conflict = lo.Reason.Error()
+		out = append(out, info)
+		claim(claimed, lo.Machine)
+	}
+	if api := slices.IndexFunc(out, fromAPI); api >= 0 {
+		slices.SortStableFunc(out[api:], infoByName)
 	}
 	n := len(out)
-	for _, st := range byMAC {
-		out = append(out, discoveredInfo(st, cat))
+	for _, st := range statuses {
+		if !claimed[st.MAC] {
+			out = append(out, discoveredInfo(st, cat))
+		}
 	}
-	slices.SortFunc(out[n:], func(a, b MachineInfo) int { return strings.Compare(a.MACs[0], b.MACs[0]) })
+	slices.SortFunc(out[n:], infoByMAC)
 	return out, nil
+}
+
+func fromAPI(mi MachineInfo) bool { return mi.Source == inventory.SourceAPI }
+
+func infoByName(a, b MachineInfo) int { return strings.Compare(a.Name, b.Name) }
+
+func infoByMAC(a, b MachineInfo) int { return strings.Compare(a.MACs[0], b.MACs[0]) }
+
+// claim marks the MACs of m as a declared machine's.
+func claim(claimed map[string]bool, m inventory.Machine) {
+	for _, mac := range m.MACs {
+		claimed[mac] = true
+	}
 }
 
 // enrichAll fills in what the timelines of items tell.

@@ -86,7 +86,7 @@ func (mr MachineRequest) machine() (inventory.Machine, error) {
 // postMachine answers POST /api/v1/machines: 201 and the new machine.
 func (s *Server) postMachine(w http.ResponseWriter, r *http.Request) {
 	var body MachineRequest
-	d, _, ok := s.declareRequest(w, r, &body)
+	d, ok := s.declareRequest(w, r, &body)
 	if !ok {
 		return
 	}
@@ -99,17 +99,18 @@ func (s *Server) postMachine(w http.ResponseWriter, r *http.Request) {
 }
 
 // putMachine answers PUT /api/v1/machines/{name}: 200 and the machine,
-// or 201 when it did not exist. The body's name, if given, must be the
-// route's.
+// or 201 when it did not exist. {name} may be a MAC of the machine, in
+// the catalog or left out of it. The body's name, if given, must be the
+// machine's.
 func (s *Server) putMachine(w http.ResponseWriter, r *http.Request) {
-	var body MachineRequest
-	d, old, ok := s.declareRequest(w, r, &body)
+	name, exists, ok := s.putTarget(w, r)
 	if !ok {
 		return
 	}
-	name := old.Name
-	if name == "" {
-		name, _ = url.PathUnescape(chi.URLParam(r, "mac"))
+	var body MachineRequest
+	d, ok := s.declareRequest(w, r, &body)
+	if !ok {
+		return
 	}
 	if body.Name != "" && body.Name != name {
 		writeError(w, r, http.StatusBadRequest, fmt.Sprintf("name: %q is not %q, the "+
@@ -121,29 +122,59 @@ func (s *Server) putMachine(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	code := http.StatusOK
-	if old.Name == "" {
-		code = http.StatusCreated
+	code := http.StatusCreated
+	if exists {
+		code = http.StatusOK
 	}
 	got, err := d.PutMachine(m)
 	s.answerDeclared(w, r, got, err, code)
 }
 
-// deleteMachine answers DELETE /api/v1/machines/{name} with 204.
+// putTarget returns the name of the machine PUT {name} replaces, or
+// creates when exists is false. A MAC nothing declares is a 404: PUT
+// creates machines by name only; the inventory checks any other name.
+func (s *Server) putTarget(w http.ResponseWriter, r *http.Request) (name string, exists, ok bool) {
+	raw, err := url.PathUnescape(chi.URLParam(r, "mac"))
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, fmt.Sprintf("unescaping the path: %v", err))
+		return "", false, false
+	}
+	ref, err := s.lookup(raw)
+	switch {
+	case ref.m.Name != "":
+		return ref.m.Name, true, true
+	case ref.mac != "":
+		writeError(w, r, http.StatusNotFound, fmt.Sprintf("no machine has the MAC %s; "+
+			"PUT /api/v1/machines/{name} creates a machine by name", ref.mac))
+		return "", false, false
+	}
+	if _, perr := inventory.NormalizeMAC(raw); perr == nil {
+		writeError(w, r, http.StatusBadRequest, err.Error())
+		return "", false, false
+	}
+	return raw, false, true
+}
+
+// deleteMachine answers DELETE /api/v1/machines/{name} with 204. {name}
+// may be a MAC of the machine, in the catalog or left out of it.
 func (s *Server) deleteMachine(w http.ResponseWriter, r *http.Request) {
-	d, m, ok := s.declareRequest(w, r, nil)
+	ref, ok := s.refParam(w, r)
 	if !ok {
 		return
 	}
-	if m.Name == "" {
-		raw, _ := url.PathUnescape(chi.URLParam(r, "mac"))
-		m.Name = raw
+	if ref.m.Name == "" {
+		writeError(w, r, http.StatusNotFound, "no machine has the MAC "+ref.mac)
+		return
 	}
-	if err := d.DeleteMachine(m.Name); err != nil {
+	d, ok := s.declareRequest(w, r, nil)
+	if !ok {
+		return
+	}
+	if err := d.DeleteMachine(ref.m.Name); err != nil {
 		s.writeInventoryError(w, r, err)
 		return
 	}
-	s.log.Info("machine deleted", "machine", m.Name, "by", actor(r))
+	s.log.Info("machine deleted", "machine", ref.m.Name, "by", actor(r))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -155,7 +186,7 @@ func (s *Server) postAccept(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body AcceptRequest
-	d, _, ok := s.declareRequest(w, r, &body)
+	d, ok := s.declareRequest(w, r, &body)
 	if !ok {
 		return
 	}
@@ -198,7 +229,7 @@ func (s *Server) rejection(w http.ResponseWriter, r *http.Request, reject bool) 
 	if !ok {
 		return
 	}
-	d, _, ok := s.declareRequest(w, r, &struct{}{})
+	d, ok := s.declareRequest(w, r, &struct{}{})
 	if !ok {
 		return
 	}
@@ -206,31 +237,29 @@ func (s *Server) rejection(w http.ResponseWriter, r *http.Request, reject bool) 
 	if reject {
 		change, verb, kind = d.Reject, "mac rejected", inventory.EventRejected
 	}
+	// A rejection made again changes nothing, so it goes on no timeline.
+	again := reject && s.inv.Catalog().Rejected(mac)
 	if err := change(mac); err != nil {
 		s.writeInventoryError(w, r, err)
 		return
 	}
-	s.log.Info(verb, "mac", mac, "by", actor(r))
-	s.recordDecision(mac, kind, "by "+actor(r))
+	if !again {
+		s.log.Info(verb, "mac", mac, "by", actor(r))
+		s.recordDecision(mac, kind, "by "+actor(r))
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// declareRequest finds the inventory's Declarations, the declared machine
-// {mac} names if any (by name, then MAC), and decodes the body into v
-// (nil: no body), or answers the error.
-func (s *Server) declareRequest(w http.ResponseWriter, r *http.Request,
-	v any) (Declarations, inventory.Machine, bool) {
+// declareRequest finds the inventory's Declarations and decodes the body
+// into v (nil: no body), or answers the error.
+func (s *Server) declareRequest(w http.ResponseWriter, r *http.Request, v any) (Declarations, bool) {
 	d, ok := s.inv.(Declarations)
 	if !ok {
 		writeError(w, r, http.StatusNotImplemented, "this inventory cannot declare machines")
-		return nil, inventory.Machine{}, false
-	}
-	var m inventory.Machine
-	if raw, err := url.PathUnescape(chi.URLParam(r, "mac")); err == nil && raw != "" {
-		m, _ = s.findMachine(raw)
+		return nil, false
 	}
 	if v == nil {
-		return d, m, true
+		return d, true
 	}
 	if err := decodeBody(w, r, v, maxMachineBody, false); err != nil {
 		code := http.StatusBadRequest
@@ -239,9 +268,9 @@ func (s *Server) declareRequest(w http.ResponseWriter, r *http.Request,
 			code = http.StatusRequestEntityTooLarge
 		}
 		writeError(w, r, code, err.Error())
-		return nil, m, false
+		return nil, false
 	}
-	return d, m, true
+	return d, true
 }
 
 // machineFrom returns the machine body asks for, or answers 400.

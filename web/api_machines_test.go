@@ -368,6 +368,161 @@ func wantError(t *testing.T, what string, w *httptest.ResponseRecorder, status i
 	}
 }
 
+// reloaded is catalogYAML as a reload changes it: node3 takes node9's
+// first MAC, node5 node8's address, and profile extra is gone.
+const reloaded = catalogYAML + `
+  - name: node3
+    macs: ["02:00:00:00:00:09"]
+    profile: tiny
+  - name: node5
+    macs: ["02:00:00:00:00:05"]
+    profile: tiny
+    address: 10.99.0.58
+`
+
+// leftOutEnv declares node9, node8 and node6 through the API, then
+// reloads the inventory file so that the catalog leaves all three out.
+func leftOutEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t)
+	extra, err := inventory.ParseCatalog([]byte(strings.Replace(catalogYAML, "profiles:",
+		"profiles:\n  - {name: extra, kernel: tiny/vmlinuz}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.inv.SetCatalog(extra)
+	for _, body := range []string{
+		`{"name": "node9", "macs": ["02:00:00:00:00:09", "02:00:00:00:00:19"], "profile": "tiny"}`,
+		`{"name": "node8", "macs": ["02:00:00:00:00:08"], "profile": "tiny", "address": "10.99.0.58"}`,
+		`{"name": "node6", "macs": ["02:00:00:00:00:06"], "profile": "extra"}`,
+	} {
+		wantCode(t, "POST "+body, e.send(t, "POST", "/api/v1/machines", body), http.StatusCreated, "")
+	}
+	e.seen(t, "02:00:00:00:00:19", ip1)
+	cat, err := inventory.ParseCatalog([]byte(reloaded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.inv.SetCatalog(cat)
+	return e
+}
+
+func TestLeftOutMachinesShown(t *testing.T) {
+	e := leftOutEnv(t)
+	node9 := "macs[0]: 02:00:00:00:00:09 already belongs to node3"
+	w := e.get(t, "/api/v1/machines?source=api")
+	wantCode(t, "GET source=api", w, http.StatusOK, "")
+	var got []string
+	for _, mi := range decode[MachineList](t, w.Body.Bytes()).Items {
+		got = append(got, mi.Name+": "+mi.Conflict)
+		if mi.Source != inventory.SourceAPI || mi.ReadOnly {
+			t.Errorf("left-out %s = source %q, read_only %v; want api, false", mi.Name, mi.Source, mi.ReadOnly)
+		}
+	}
+	want := []string{`node6: profile: "extra" is not defined`,
+		"node8: address: 10.99.0.58 is already reserved for node5", "node9: " + node9}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GET /api/v1/machines?source=api (-want +got):\n%s", diff)
+	}
+	page := decode[MachineList](t, e.get(t, "/api/v1/machines?q=02:00:00:00:00:19").Body.Bytes())
+	if diff := cmp.Diff([]string{"node9"}, names(page.Items)); diff != "" || page.Items[0].State != "discovered" {
+		t.Errorf("machines with node9's second MAC = %+v, want node9 alone, discovered", page.Items)
+	}
+	for _, id := range []string{"node9", "02-00-00-00-00-19"} {
+		w := e.get(t, "/api/v1/machines/"+id)
+		wantCode(t, "GET "+id, w, http.StatusOK, "")
+		if mi := decode[MachineInfo](t, w.Body.Bytes()); mi.Name != "node9" || mi.Conflict != node9 {
+			t.Errorf("GET %s = %+v, want node9 with its conflict", id, mi)
+		}
+	}
+	if mi := decode[MachineInfo](t, e.get(t, "/api/v1/machines/02:00:00:00:00:09").Body.Bytes()); mi.Name != "node3" {
+		t.Errorf("GET node9's first MAC = %q, want the file's node3, which has it now", mi.Name)
+	}
+	wantCode(t, "GET node6 timeline", e.get(t, "/api/v1/machines/node6/timeline"), http.StatusOK, "")
+	x := explain(t, e, "/api/v1/machines/node9/explain")
+	if x.MAC != "02:00:00:00:00:19" || x.Machine == nil || x.Machine.Conflict != node9 ||
+		!hasNote(x, "left out of the catalog") || !strings.Contains(x.Script, "02:00:00:00:00:19") {
+		t.Errorf("explain node9 = mac %s, machine %+v, notes %q; want the script of an undeclared MAC, and why",
+			x.MAC, x.Machine, x.Notes)
+	}
+	if _, _, ok := e.inv.Lookup("02:00:00:00:00:19"); ok {
+		t.Error("a left-out machine's MAC boots as declared")
+	}
+}
+
+func TestLeftOutMachinesFixed(t *testing.T) {
+	e := leftOutEnv(t)
+	why := "left out of the catalog: macs[0]: 02:00:00:00:00:09 already belongs to node3"
+	wantError(t, "POST its name", e.send(t, "POST", "/api/v1/machines",
+		`{"name": "node9", "macs": ["02:00:00:00:00:29"], "profile": "tiny"}`), http.StatusConflict, CodeConflict, why)
+	wantError(t, "POST its MAC", e.send(t, "POST", "/api/v1/machines",
+		`{"name": "node10", "macs": ["02:00:00:00:00:19"], "profile": "tiny"}`), http.StatusConflict, CodeConflict,
+		"already belongs to node9 ("+why)
+	wantError(t, "accept its MAC", e.send(t, "POST", "/api/v1/machines/02:00:00:00:00:19/accept",
+		`{"name": "node10", "profile": "tiny"}`), http.StatusConflict, CodeConflict, why)
+
+	wantCode(t, "PUT by MAC", e.send(t, "PUT", "/api/v1/machines/02:00:00:00:00:19",
+		`{"macs": ["02:00:00:00:00:19"], "profile": "tiny"}`), http.StatusOK, "")
+	wantCode(t, "PUT a new address", e.send(t, "PUT", "/api/v1/machines/node8",
+		`{"macs": ["02:00:00:00:00:08"], "profile": "tiny", "address": "10.99.0.59"}`), http.StatusOK, "")
+	wantCode(t, "DELETE", e.send(t, "DELETE", "/api/v1/machines/node6", ""), http.StatusNoContent, "")
+	for mac, want := range map[string]string{"02:00:00:00:00:19": "node9", "02:00:00:00:00:08": "node8"} {
+		if m, _, ok := e.inv.Lookup(mac); !ok || m.Name != want {
+			t.Errorf("Lookup(%s) = %q, %v after the fix, want %s", mac, m.Name, ok, want)
+		}
+	}
+	wantCode(t, "GET deleted", e.get(t, "/api/v1/machines/node6"), http.StatusNotFound, CodeNotFound)
+	if mi := decode[MachineInfo](t, e.get(t, "/api/v1/machines/node9").Body.Bytes()); mi.Conflict != "" {
+		t.Errorf("node9 after the fix has conflict %q", mi.Conflict)
+	}
+}
+
+func TestMachineRefs(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		target string
+		status int
+		part   string
+	}{
+		{"/api/v1/machines/nobody", 404, `no machine is called or has the MAC "nobody"`},
+		{"/api/v1/machines/nobody?timeline=1", 404, `no machine is called or has the MAC "nobody"`},
+		{"/api/v1/machines/nobody/timeline", 404, `no machine is called or has the MAC "nobody"`},
+		{"/api/v1/machines/nobody/explain", 404, `no machine is called or has the MAC "nobody"`},
+		{"/api/v1/machines/02:00:00:00:00:77", 404, "no machine has the MAC 02:00:00:00:00:77"},
+		{"/api/v1/machines/02:00:00:00:00:77/timeline", 404, "no machine has the MAC 02:00:00:00:00:77"},
+		{"/api/v1/machines/No_Body", 400, `"No_Body" is neither a machine's name nor a MAC`},
+		{"/api/v1/machines/525400123401/timeline", 404, "no machine has the MAC 52:54:00:12:34:01"},
+		{"/api/v1/machines/01:00:5e:00:00:01/explain", 400, "multicast"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			w := e.get(t, tt.target)
+			wantError(t, "GET "+tt.target, w, tt.status, errorCode(tt.status), tt.part)
+		})
+	}
+}
+
+func TestQueryStrict(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct{ target, part string }{
+		{"/api/v1/machines/node1?timeline=1&timeline=0", "timeline: given 2 times"},
+		{"/api/v1/machines/node1?timeline=yes", `timeline: "yes" is not 1, 0, true or false`},
+		{"/api/v1/machines/node1?timelines=1", `unknown parameter "timelines"`},
+		{"/api/v1/machines/node1/timeline?timeline=1", `unknown parameter "timeline"`},
+		{"/api/v1/machines/node1/explain?arch=bios&arch=x64-efi", "arch: given 2 times"},
+		{"/api/v1/machines/node1/explain?arch=bios&zeta=1&alpha=1", `unknown parameter "alpha"`},
+		{"/api/v1/machines?state=ready&state=failed", "state: given 2 times"},
+		{"/api/v1/machines?zeta=1&alpha=1", `unknown parameter "alpha"`},
+		{"/api/v1/profiles?x=1", `unknown parameter "x"`},
+		{"/api/v1/profiles/tiny?x=1", `unknown parameter "x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			wantError(t, "GET "+tt.target, e.get(t, tt.target), http.StatusBadRequest, CodeBadRequest, tt.part)
+		})
+	}
+}
+
 func TestBodyTrailingData(t *testing.T) {
 	e := newEnv(t)
 	tests := []struct{ method, target, body string }{
@@ -388,4 +543,65 @@ func TestBodyTrailingData(t *testing.T) {
 	}
 	wantCode(t, "POST with trailing space", e.send(t, "POST", "/api/v1/machines",
 		`{"name": "node7", "macs": ["02:00:00:00:00:07"], "profile": "tiny"}`+"\n \n"), http.StatusCreated, "")
+}
+
+func TestMachineWriteMessages(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name, method, target, body string
+		status                     int
+		part                       string
+	}{
+		{"mac twice", "POST", "/api/v1/machines",
+			`{"name": "node7", "macs": ["02:00:00:00:00:07", "02-00-00-00-00-07"], "profile": "tiny"}`,
+			400, "macs[1]: 02:00:00:00:00:07 is listed twice"},
+		{"long name", "POST", "/api/v1/machines",
+			`{"name": "` + strings.Repeat("n", 64) + `", "macs": ["02:00:00:00:00:07"], "profile": "tiny"}`,
+			400, "name: 64 characters, at most 63"},
+		{"name of a mac", "POST", "/api/v1/machines",
+			`{"name": "52-54-00-12-34-01", "macs": ["02:00:00:00:00:07"], "profile": "tiny"}`,
+			400, `name: "52-54-00-12-34-01" looks like a MAC address; names must not`},
+		{"name of bare hex", "POST", "/api/v1/machines",
+			`{"name": "525400123401", "macs": ["02:00:00:00:00:07"], "profile": "tiny"}`,
+			400, `name: "525400123401" looks like a MAC address`},
+		{"accept as a mac", "POST", "/api/v1/machines/" + macNew + "/accept",
+			`{"name": "52:54:00:12:34:01", "profile": "tiny"}`, 400, "looks like a MAC address"},
+		{"put a mac of nothing", "PUT", "/api/v1/machines/02:00:00:00:00:77",
+			`{"macs": ["02:00:00:00:00:77"], "profile": "tiny"}`, 404, "no machine has the MAC 02:00:00:00:00:77"},
+		{"put a bad name", "PUT", "/api/v1/machines/Node_7",
+			`{"macs": ["02:00:00:00:00:07"], "profile": "tiny"}`, 400, "is not a DNS label"},
+		{"delete a mac of nothing", "DELETE", "/api/v1/machines/02:00:00:00:00:77", "", 404,
+			"no machine has the MAC 02:00:00:00:00:77"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := e.send(t, tt.method, tt.target, tt.body)
+			wantError(t, tt.method+" "+tt.target, w, tt.status, errorCode(tt.status), tt.part)
+		})
+	}
+}
+
+func TestDecisionsOnce(t *testing.T) {
+	e := newEnv(t)
+	reject := "/api/v1/machines/" + macNew + "/reject"
+	for range 2 {
+		wantCode(t, "POST reject", e.send(t, "POST", reject, ""), http.StatusNoContent, "")
+	}
+	if kinds := e.kinds(t, macNew); !slices.Equal(kinds, []inventory.EventKind{inventory.EventRejected}) {
+		t.Errorf("timeline after rejecting twice = %v, want one rejected event", kinds)
+	}
+	page := decode[MachineList](t, e.get(t, "/api/v1/machines?source=discovered").Body.Bytes())
+	if len(page.Items) != 1 || !page.Items[0].Rejected || page.Items[0].State != "" {
+		t.Errorf("discovered = %+v, want the rejected MAC, without a state: never seen", page.Items)
+	}
+
+	w := e.send(t, "POST", "/api/v1/machines/"+macNew+"/accept", `{"name": "node7", "profile": "tiny"}`)
+	wantCode(t, "accept", w, http.StatusCreated, "")
+	if mi := decode[MachineInfo](t, w.Body.Bytes()); mi.State != "" || !mi.FirstSeen.IsZero() {
+		t.Errorf("accepted but never seen = state %q, first_seen %v; want neither", mi.State, mi.FirstSeen)
+	}
+	e.seen(t, macNew, ip1)
+	if mi := decode[MachineInfo](t, e.get(t, "/api/v1/machines/node7").Body.Bytes()); mi.State != inventory.StateDiscovered {
+		t.Errorf("accepted, then seen = state %q, want discovered", mi.State)
+	}
 }

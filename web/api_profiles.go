@@ -30,8 +30,8 @@ func (s *Server) profileRoutes(r chi.Router) {
 
 // listProfiles answers GET /api/v1/profiles, by name.
 func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) {
-	if r.URL.RawQuery != "" {
-		writeError(w, r, http.StatusBadRequest, "this route takes no query parameters")
+	if _, err := apiQuery(r.URL.RawQuery); err != nil {
+		writeError(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
 	cat := s.inv.Catalog()
@@ -46,6 +46,10 @@ func (s *Server) listProfiles(w http.ResponseWriter, r *http.Request) {
 
 // getProfile answers GET /api/v1/profiles/{name}.
 func (s *Server) getProfile(w http.ResponseWriter, r *http.Request) {
+	if _, err := apiQuery(r.URL.RawQuery); err != nil {
+		writeError(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
 	name, _ := url.PathUnescape(chi.URLParam(r, "name"))
 	cat := s.inv.Catalog()
 	p, ok := cat.Profile(name)

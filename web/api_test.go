@@ -150,7 +150,9 @@ func TestGetMachine(t *testing.T) {
 		{"02-00-00-00-00-03", 200, "node2"},
 		{macNew, 200, ""},
 		{"02:00:00:00:00:77", 404, ""},
-		{"junk", 400, ""},
+		{"junk", 404, ""},
+		{"Junk_1", 400, ""},
+		{"ff:ff:ff:ff:ff:ff", 400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mac, func(t *testing.T) {

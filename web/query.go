@@ -3,9 +3,13 @@ package web
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -61,6 +65,28 @@ func parseBootQuery(raw string) (bootQuery, error) {
 	}
 	return bootQuery{MAC: mac, UUID: strings.ToLower(got["uuid"]),
 		Arch: got["arch"], Platform: got["platform"]}, nil
+}
+
+// apiQuery parses the query of a GET route of the JSON API that takes
+// the parameters named in allowed (none: no query), each at most once. It
+// refuses an unknown or repeated parameter by name, first in sorted
+// order, so that a typo does not silently widen an answer.
+func apiQuery(raw string, allowed ...string) (map[string]string, error) {
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parsing query: %w", err)
+	}
+	out := make(map[string]string, len(vals))
+	for _, key := range slices.Sorted(maps.Keys(vals)) {
+		if !slices.Contains(allowed, key) {
+			return nil, fmt.Errorf("unknown parameter %+q", truncate(key))
+		}
+		if n := len(vals[key]); n > 1 {
+			return nil, fmt.Errorf("%s: given %d times", key, n)
+		}
+		out[key] = vals[key][0]
+	}
+	return out, nil
 }
 
 // nicMAC returns raw in canonical form if it can be a network card's
@@ -162,4 +188,72 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// machineRef is what a route's {mac} names.
+type machineRef struct {
+	// m is the machine named, in the catalog or left out of it; its Name
+	// is "" for a MAC nothing declares.
+	m inventory.Machine
+	// why says why the catalog leaves m out; nil when it does not.
+	why error
+	// mac is the canonical MAC when {mac} is one, else "".
+	mac string
+}
+
+// lookup finds what raw names: a machine by name, in the catalog, then
+// left out of it; else, when raw is a MAC, that MAC and the machine that
+// has it, if any. The error says why raw, which names no machine, is no
+// network card's MAC either.
+func (s *Server) lookup(raw string) (machineRef, error) {
+	cat := s.inv.Catalog()
+	if m, ok := cat.Named(raw); ok {
+		return machineRef{m: m}, nil
+	}
+	if lo, ok := cat.LeftOutNamed(raw); ok {
+		return machineRef{m: lo.Machine, why: lo.Reason}, nil
+	}
+	mac, err := nicMAC(raw)
+	if err != nil {
+		return machineRef{}, err
+	}
+	ref := machineRef{mac: mac}
+	if m, ok := cat.Machine(mac); ok {
+		ref.m = m
+	} else if lo, ok := cat.LeftOutMachine(mac); ok {
+		ref.m, ref.why = lo.Machine, lo.Reason
+	}
+	return ref, nil
+}
+
+// refParam finds what the route's {mac} names, or answers 404 for a
+// well-formed name nothing declares and 400 for what is neither a name
+// nor a MAC.
+func (s *Server) refParam(w http.ResponseWriter, r *http.Request) (machineRef, bool) {
+	raw, err := url.PathUnescape(chi.URLParam(r, "mac"))
+	if err != nil {
+		writeError(w, r, http.StatusBadRequest, fmt.Sprintf("unescaping the path: %v", err))
+		return machineRef{}, false
+	}
+	ref, err := s.lookup(raw)
+	if err != nil {
+		code, msg := unknownRef(raw, err)
+		writeError(w, r, code, msg)
+		return ref, false
+	}
+	return ref, true
+}
+
+// unknownRef says why raw, which names no machine and is no network
+// card's MAC (macErr says why), finds nothing: 404 when it can be a
+// machine's name, else 400.
+func unknownRef(raw string, macErr error) (int, string) {
+	if _, err := inventory.NormalizeMAC(raw); err == nil {
+		return http.StatusBadRequest, macErr.Error()
+	}
+	if inventory.CheckName(raw) == nil {
+		return http.StatusNotFound, fmt.Sprintf("no machine is called or has the MAC %q", raw)
+	}
+	return http.StatusBadRequest, fmt.Sprintf("%q is neither a machine's name nor a MAC "+
+		"such as 02:00:00:00:00:01", truncate(raw))
 }
