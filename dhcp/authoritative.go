@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -57,6 +58,9 @@ func (s *Server) offer(r *request) *dhcpv4.DHCPv4 {
 		s.noPool(r)
 		return nil
 	}
+	if why := s.reservationProblem(r.machine, p); why != "" {
+		s.note(r.log, slog.LevelWarn, r.mac, "reservation unusable", "ip", r.machine.Address, "err", why)
+	}
 	now := s.now()
 	ip, ok := s.leases.offer(s.claimFor(r.mac, r.machine, p), r.want, now, now.Add(s.cfg.OfferHold))
 	if !ok {
@@ -71,6 +75,29 @@ func (s *Server) offer(r *request) *dhcpv4.DHCPv4 {
 	s.record(r, inventory.EventDHCPOffer, ip, s.addBoot(r, m))
 	r.log.Info("address offered", "ip", ip)
 	return m
+}
+
+// reservationProblem says why machine m's reserved address cannot be
+// handed out on pool p, or "" when it can (or m reserves none). Neither
+// the inventory file nor the API knows the pools, so this is where an
+// operator learns of it.
+func (s *Server) reservationProblem(m inventory.Machine, p *Pool) string {
+	a := m.Address.Unmap()
+	switch {
+	case !a.IsValid():
+		return ""
+	case !p.Subnet.Contains(a):
+		return fmt.Sprintf("outside the subnet %s serving the machine: ignored, a pool address is offered", p.Subnet)
+	case a == p.Subnet.Addr():
+		return "the subnet's network address: nothing is offered"
+	case a == lastAddr(p.Subnet):
+		return "the subnet's broadcast address: nothing is offered"
+	case a == p.Router:
+		return "the subnet's router: nothing is offered"
+	case a == s.cfg.ServerIP:
+		return "rackboot's own address: nothing is offered"
+	}
+	return ""
 }
 
 // request answers a REQUEST in any of its states (RFC 2131 section

@@ -3,6 +3,7 @@ package dhcp
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,5 +295,38 @@ func TestNoAckWithoutDurableLease(t *testing.T) {
 	}
 	if _, ok := srv.leases.lease(mac(1).String()); ok {
 		t.Error("lease kept in memory after the store failed")
+	}
+}
+
+// A reservation the pools cannot honour is said in the log, once per
+// client and reason, instead of failing in silence.
+func TestUnusableReservationLogged(t *testing.T) {
+	tests := []struct {
+		name, address, want string
+		offered             bool
+	}{
+		{"outside the subnet", "203.0.113.5", "outside the subnet 192.0.2.0/24", true},
+		{"network address", "192.0.2.0", "the subnet's network address", false},
+		{"broadcast address", "192.0.2.255", "the subnet's broadcast address", false},
+		{"router", "192.0.2.1", "the subnet's router", false},
+		{"rackboot itself", "192.0.2.10", "rackboot's own address", false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, testConfig(ModeAuthoritative))
+			n := byte(0x60 + i)
+			if _, err := e.inv.PutMachine(inventory.Machine{Name: "odd", MACs: []string{mac(n).String()},
+				Profile: "tiny", Address: netip.MustParseAddr(tt.address)}); err != nil {
+				t.Fatal(err)
+			}
+			_, offered := e.send(msg(discoverT, n, pxeX64EFI...), clientSrc, PortServer)
+			if offered != tt.offered {
+				t.Errorf("offered = %v, want %v", offered, tt.offered)
+			}
+			if !strings.Contains(e.logs.String(), `msg="reservation unusable"`) ||
+				!strings.Contains(e.logs.String(), tt.want) {
+				t.Errorf("log does not say why %s is unusable:\n%s", tt.address, e.logs)
+			}
+		})
 	}
 }
