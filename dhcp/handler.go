@@ -45,6 +45,9 @@ type request struct {
 	class    Class
 	log      *slog.Logger
 	outcome  string // what became of a request left unanswered; "" is ignored
+	// rejected is set when an operator rejected the MAC: the request is
+	// only counted, under its message type, and ignored.
+	rejected bool
 }
 
 // Handle answers one packet: data is the UDP payload, src its sender and
@@ -70,6 +73,10 @@ func (s *Server) handle(data []byte, src netip.AddrPort, port int) (Reply, bool,
 	if req == nil {
 		s.stats.ignored.Add(1)
 		return Reply{}, false, verdict{typeOther, outcomeIgnored}
+	}
+	if req.rejected {
+		s.stats.ignored.Add(1)
+		return Reply{}, false, verdict{typeLabel(req.kind), outcomeIgnored}
 	}
 	m := s.dispatch(req)
 	v := verdict{typeLabel(req.kind), replyOutcome(req, m)}
@@ -112,10 +119,6 @@ func (s *Server) parse(data []byte, src netip.AddrPort, port int) (*request, err
 	if !inventory.UnicastMAC(r.mac) {
 		return nil, fmt.Errorf("chaddr %s is not a unicast MAC", r.mac)
 	}
-	if s.rejected(r.mac) {
-		s.log.Debug("rejected mac ignored", "mac", r.mac)
-		return nil, nil
-	}
 	r.ciaddr = fromIP(msg.ClientIPAddr)
 	r.giaddr = fromIP(msg.GatewayIPAddr)
 	// Replies go to these addresses: refuse ones that would loop back or
@@ -128,6 +131,13 @@ func (s *Server) parse(data []byte, src netip.AddrPort, port int) (*request, err
 	}
 	if r.kind == dhcpv4.MessageTypeNone {
 		return nil, nil
+	}
+	// Checked once the message type is known, so that the packet is
+	// counted under it.
+	if s.rejected(r.mac) {
+		s.log.Debug("rejected mac ignored", "mac", r.mac)
+		r.rejected = true
+		return r, nil
 	}
 	r.machine, r.declared = s.machine(r.mac)
 	r.log = s.log.With("mac", r.mac, "xid", xidValue(msg.TransactionID))

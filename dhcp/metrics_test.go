@@ -13,7 +13,7 @@ import (
 // exchange runs one of each thing a server counts: answers, a NAK, a
 // release, a request for another server, a malformed packet and a relay no
 // pool serves, in authoritative mode; a boot client of unknown
-// architecture in proxy mode.
+// architecture and a rejected MAC's DISCOVER in proxy mode.
 func exchange(t *testing.T, m *Metrics) (auth, proxy *env) {
 	cfg := testConfig(ModeAuthoritative)
 	cfg.Metrics = m
@@ -33,6 +33,10 @@ func exchange(t *testing.T, m *Metrics) (auth, proxy *env) {
 	cfg.Metrics = m
 	proxy = newEnv(t, cfg)
 	proxy.silent(msg(discoverT, 7, arch(99), vendor("PXEClient:Arch:00099:UNDI:003000")))
+	if err := proxy.inv.Reject(mac(8).String()); err != nil {
+		t.Fatal(err)
+	}
+	proxy.silent(msg(discoverT, 8, pxeX64EFI...))
 	return auth, proxy
 }
 
@@ -54,6 +58,7 @@ rackboot_dhcp_offers_total{client_class="unknown-pxe"} 0
 rackboot_dhcp_packets_total{outcome="accepted",type="release"} 1
 rackboot_dhcp_packets_total{outcome="answered",type="discover"} 3
 rackboot_dhcp_packets_total{outcome="answered",type="request"} 2
+rackboot_dhcp_packets_total{outcome="ignored",type="discover"} 1
 rackboot_dhcp_packets_total{outcome="ignored",type="request"} 1
 rackboot_dhcp_packets_total{outcome="malformed",type="malformed"} 1
 rackboot_dhcp_packets_total{outcome="no_address",type="discover"} 1
