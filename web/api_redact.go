@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rackboot/rackboot/inventory"
+	"sigs.k8s.io/yaml"
 )
 
 // Redaction of what the explain and profile routes show: a rendered
@@ -20,15 +21,21 @@ import (
 // may hold a secret, and rackboot does not know every secret an operator
 // writes into a snippet, so the rules are wide and fail safe:
 //
-//   - a value whose key names a secret (token, password, secret, private
-//     key, client-key-data), as "key: value", "key=value" or a YAML block
-//     under the key, and a PEM private key anywhere, become "<redacted>";
-//     so does anything shaped like a Kubernetes bootstrap token;
-//   - in Ignition, every passwordHash and every HTTP header value; the
-//     password of a URL; and the contents of inline files (data URLs,
-//     gzip-compressed or not), decoded, redacted as text and encoded
-//     again without compression. Inline contents that cannot be decoded,
-//     or that are not text, are replaced whole.
+//   - in any text, a value whose key names a secret (token, pass,
+//     password, secret, private key, client-key-data, API or access key,
+//     credential, authorization), as "key: value", "key=value" or a YAML
+//     block under the key, the word after "Bearer", a URL's password, a
+//     PEM private key, and anything shaped like a Kubernetes bootstrap
+//     token or a rackboot API token become "<redacted>". A value ends at
+//     white space or at an escape such as \n in a one-line string;
+//   - in Ignition, every passwordHash and every HTTP header value; and
+//     the contents of inline files (data URLs, gzip-compressed or not),
+//     decoded, redacted as text and encoded again without compression.
+//     Inline contents that cannot be decoded, or that are not text, are
+//     replaced whole;
+//   - in a Butane snippet, a file's contents are replaced whole when its
+//     path looks sensitive or the text rules find a secret in them, and
+//     so are a unit's (see redactButane).
 
 const redacted = "<redacted>"
 
@@ -36,10 +43,25 @@ const redacted = "<redacted>"
 // one is replaced whole.
 const maxInline = 16 << 20
 
+// A secret value ends at white space, a quote, a separator, or an escape
+// that stands for white space (\n, \r, \t, \u...): in a YAML or JSON
+// string written on one line, "A_TOKEN=x\nB_PASSWORD: y" holds two. It
+// does not start with a brace or bracket, which open a structure, or a
+// block scalar's | or >.
+const (
+	valueStart = `(?:[^\s"',;{}\[|>\\]|\\[^nrtu"'])`
+	valueRest  = `(?:[^\s"',;}\\]|\\[^nrtu"'])*`
+)
+
 var (
-	secretKey     = `[A-Za-z0-9_.-]*(?i:token|passw(?:or)?d|secret|private[-_]?key|client-key-data)[A-Za-z0-9_.-]*`
-	secretInline  = regexp.MustCompile(`(` + secretKey + `["']?[ \t]*[:=][ \t]*["']?)([^\s"',;}|>][^\s"',;}]*)`)
+	secretKey = `[A-Za-z0-9_.-]*(?i:token|pass(?:wd|word|phrase)?|secret|private[-_]?key|` +
+		`client-key-data|api[-_]?key|access[-_]?key|credential|authorization)[A-Za-z0-9_.-]*`
+	secretInline = regexp.MustCompile(`(` + secretKey + `\\?["']?[ \t]*[:=][ \t]*\\?["']?)(` +
+		valueStart + valueRest + `)`)
 	secretBlock   = regexp.MustCompile(`^([ \t-]*)["']?` + secretKey + `["']?[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*$`)
+	bearer        = regexp.MustCompile(`((?i:bearer)[ \t]+)(` + valueStart + valueRest + `)`)
+	userinfo      = regexp.MustCompile(`(://)[^/\s:@"'\\]+:[^/\s@"'\\]+@`)
+	rackbootToken = regexp.MustCompile(`rbt_[A-Za-z0-9_-]{16,}`)
 	bootstrapLike = regexp.MustCompile(`\b[a-z0-9]{6}\.[a-z0-9]{16}\b`)
 	privateKeyPEM = regexp.MustCompile(`(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----`)
 )
@@ -49,6 +71,9 @@ func redactText(s string) string {
 	s = privateKeyPEM.ReplaceAllString(s, redacted)
 	s = redactBlocks(s)
 	s = secretInline.ReplaceAllString(s, "${1}"+redacted)
+	s = bearer.ReplaceAllString(s, "${1}"+redacted)
+	s = userinfo.ReplaceAllString(s, "${1}"+redacted+"@")
+	s = rackbootToken.ReplaceAllString(s, redacted)
 	return bootstrapLike.ReplaceAllString(s, redacted)
 }
 
@@ -250,7 +275,196 @@ func redactProfile(p inventory.Profile) inventory.Profile {
 		return p
 	}
 	ig := *p.Ignition
-	ig.Butane = redactText(ig.Butane)
+	ig.Butane = redactButane(ig.Butane)
 	p.Ignition = &ig
 	return p
+}
+
+// sensitivePath matches the path of a file whose contents a Butane
+// snippet shows as <redacted> whatever they hold: keys, tokens,
+// credentials, environment files.
+var sensitivePath = regexp.MustCompile(`(?i)token|secret|passw|credential|private|auth|` +
+	`kubeconfig|bootstrap|shadow|netrc|id_(?:rsa|dsa|ecdsa|ed25519)|key\.pem$|[/._-](?:env|key)$`)
+
+// redactButane returns a profile's Butane snippet with its secrets
+// redacted: redactText's rules, and, replaced whole, every file's contents
+// (inline, or a data URL source) when the file's path looks sensitive or
+// the rules find a secret in them, and every unit's or drop-in's contents
+// in which they find one. A value written on one line can hide a secret
+// from line rules; whole values cannot. The snippet keeps its layout
+// where those values can be found in it line by line, else it is shown
+// as the YAML it parses to; one that does not parse is not shown.
+func redactButane(s string) string {
+	doc, err := parseYAML(s)
+	if err != nil {
+		return redacted
+	}
+	hide := make(map[string]bool)
+	collectHidden(doc, "", hide)
+	if len(hide) == 0 {
+		return redactText(s)
+	}
+	if out, ok := hideInText(s, hide); ok {
+		return redactText(out)
+	}
+	js, err := json.Marshal(hideInTree(doc, hide))
+	if err != nil {
+		return redacted
+	}
+	out, err := yaml.JSONToYAML(js)
+	if err != nil {
+		return redacted
+	}
+	return redactText(string(out))
+}
+
+// parseYAML decodes a YAML document into maps, lists and scalars.
+func parseYAML(s string) (any, error) {
+	js, err := yaml.YAMLToJSON([]byte(s))
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var doc any
+	err = dec.Decode(&doc)
+	return doc, err
+}
+
+// collectHidden adds to hide the contents values of v, the value of key,
+// that redactButane replaces whole.
+func collectHidden(v any, key string, hide map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		path, _ := x["path"].(string)
+		if c, ok := x["contents"].(map[string]any); ok && sensitivePath.MatchString(path) {
+			for _, k := range []string{"inline", "source"} {
+				if s, ok := c[k].(string); ok && s != "" {
+					hide[s] = true
+				}
+			}
+		}
+		for k, e := range x {
+			collectHidden(e, k, hide)
+		}
+	case []any:
+		for _, e := range x {
+			collectHidden(e, key, hide)
+		}
+	case string:
+		if secretContents(key, x) {
+			hide[x] = true
+		}
+	}
+}
+
+// secretContents reports whether s, the value of key, is contents that
+// hold a secret the text rules find.
+func secretContents(key, s string) bool {
+	switch key {
+	case "inline", "contents":
+		return redactText(s) != s
+	case "source":
+		if !strings.HasPrefix(s, "data:") {
+			return false
+		}
+		data, err := decodeDataURL(s, "")
+		return err != nil || !utf8.Valid(data) || redactText(string(data)) != string(data)
+	}
+	return false
+}
+
+// hideInText replaces, in the snippet's text, every inline, source or
+// contents value that hide holds, written on its key's line and the lines
+// indented under it. ok is false unless the result parses and holds none
+// of them.
+func hideInText(s string, hide map[string]bool) (string, bool) {
+	lines := strings.Split(s, "\n")
+	out := lines[:0:0]
+	for i := 0; i < len(lines); i++ {
+		m := contentsKey.FindStringSubmatch(lines[i])
+		if m == nil {
+			out = append(out, lines[i])
+			continue
+		}
+		end := i + 1
+		for end < len(lines) && (strings.TrimSpace(lines[end]) == "" || indentOf(lines[end]) > len(m[1])) {
+			end++
+		}
+		v := scalarOf(m[2], m[3], lines[i+1:end])
+		if v == "" || !hide[v] {
+			out = append(out, lines[i])
+			continue
+		}
+		out = append(out, lines[i][:len(m[1])]+m[2]+": "+hiddenValue(m[2], v))
+		i = end - 1
+	}
+	text := strings.Join(out, "\n")
+	doc, err := parseYAML(text)
+	return text, err == nil && !holdsAny(doc, hide)
+}
+
+// scalarOf returns the string value of key written as rest and the lines
+// under it, or "" when it is none.
+func scalarOf(key, rest string, under []string) string {
+	doc, err := parseYAML(key + ": " + strings.Join(append([]string{rest}, under...), "\n"))
+	if err != nil {
+		return ""
+	}
+	m, _ := doc.(map[string]any)
+	v, _ := m[key].(string)
+	return v
+}
+
+// contentsKey matches a line that starts an inline, source or contents
+// value: the indentation up to the key (list dashes included), the key,
+// and the rest of the line.
+var contentsKey = regexp.MustCompile(`^([ \t]*(?:-[ \t]+)*)(inline|source|contents):[ \t]*(.*)$`)
+
+// hiddenValue is what replaces a hidden value of key.
+func hiddenValue(key, v string) string {
+	if key == "source" && strings.HasPrefix(v, "data:") {
+		return "data:," + redacted
+	}
+	return redacted
+}
+
+// hideInTree replaces in v every string value that hide holds.
+func hideInTree(v any, hide map[string]bool) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s, ok := e.(string); ok && hide[s] {
+				x[k] = hiddenValue(k, s)
+				continue
+			}
+			x[k] = hideInTree(e, hide)
+		}
+	case []any:
+		for i := range x {
+			x[i] = hideInTree(x[i], hide)
+		}
+	}
+	return v
+}
+
+// holdsAny reports whether v holds a string that hide holds.
+func holdsAny(v any, hide map[string]bool) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			if holdsAny(e, hide) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if holdsAny(e, hide) {
+				return true
+			}
+		}
+	case string:
+		return hide[x]
+	}
+	return false
 }

@@ -25,6 +25,18 @@ func TestRedactText(t *testing.T) {
 		{"bare bootstrap token", "kubeadm join --discovery-token abcdef.0123456789abcdef x",
 			"kubeadm join --discovery-token <redacted> x"},
 		{"plain text kept", "server: https://10.99.0.2:6443\nkind: Config\n", "server: https://10.99.0.2:6443\nkind: Config\n"},
+		{"escaped lines", `inline: "API_TOKEN=supersecret123\nDB_PASSWORD: hunter2\nkey=abcdef.0123456789abcdef\n"`,
+			`inline: "API_TOKEN=<redacted>\nDB_PASSWORD: <redacted>\nkey=<redacted>\n"`},
+		{"escaped bearer", `inline: "aws_secret_access_key=X\nBEARER ` + rbtToken + `\n"`,
+			`inline: "aws_secret_access_key=<redacted>\nBEARER <redacted>\n"`},
+		{"escaped tab", `"A_TOKEN=x\tB_SECRET=y"`, `"A_TOKEN=<redacted>\tB_SECRET=<redacted>"`},
+		{"escaped json", `{\"password\": \"hunter2\", \"user\": \"ops\"}`,
+			`{\"password\": \"<redacted>\", \"user\": \"ops\"}`},
+		{"escaped backslash in a value", `password=ab\\ncd next`, `password=<redacted> next`},
+		{"rackboot token alone", "curl -H 'X: " + rbtToken + "'", "curl -H 'X: <redacted>'"},
+		{"url password", "source: https://ops:hunter2@cfg.example/x", "source: https://<redacted>@cfg.example/x"},
+		{"short key", "DB_PASS=hunter2 API_KEY=k1", "DB_PASS=<redacted> API_KEY=<redacted>"},
+		{"structure kept", "passwd: {users: [{name: ops}]}", "passwd: {users: [{name: ops}]}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,5 +90,75 @@ func TestRedactIgnition(t *testing.T) {
 	}
 	if _, err := redactIgnition([]byte("{not json")); err == nil {
 		t.Error("redactIgnition(bad json) = nil error")
+	}
+}
+
+// rbtToken is shaped like a rackboot API token.
+const rbtToken = "rbt_Q2hhbmdlTWVJbW1lZGlhdGVseUl0SXNBVGVzdFRva2Vu"
+
+func TestRedactButane(t *testing.T) {
+	tests := []struct {
+		name, in string
+		hidden   []string // must not show
+		want     []string // must show
+	}{
+		{"escaped inline", `# site files
+storage:
+  files:
+    - path: /etc/motd
+      contents:
+        inline: "hello\n"
+    - path: /etc/site.conf
+      mode: 0644
+      contents:
+        inline: "API_TOKEN=supersecret123\nDB_PASSWORD: hunter2\nkey=abcdef.0123456789abcdef\n"
+    - path: /etc/aws.conf
+      contents:
+        inline: "aws_secret_access_key=X\nBEARER ` + rbtToken + `\n"
+`, []string{"supersecret123", "hunter2", "abcdef.0123456789abcdef", "rbt_", "aws_secret_access_key"},
+			[]string{"# site files", "mode: 0644", `inline: "hello\n"`, "path: /etc/site.conf", "inline: <redacted>"}},
+		{"sensitive path", `storage:
+  files:
+    - path: /etc/kubernetes/bootstrap-kubelet.conf
+      contents:
+        inline: |
+          apiVersion: v1
+          server: https://10.99.0.2:6443
+    - path: /home/core/.ssh/id_ed25519
+      contents:
+        source: data:,opaque-key-bytes
+`, []string{"apiVersion", "10.99.0.2", "opaque-key-bytes"},
+			[]string{"inline: <redacted>", "source: data:,<redacted>", "path: /home/core/.ssh/id_ed25519"}},
+		{"data url", `storage:
+  files:
+    - path: /etc/a
+      contents:
+        source: "data:,API_TOKEN%3Dsupersecret123"
+`, []string{"supersecret123", "API_TOKEN"}, []string{"source: data:,<redacted>"}},
+		{"unit", `systemd:
+  units:
+    - name: a.service
+      contents: "[Service]\nEnvironment=A_TOKEN=supersecret123\nEnvironment=B=hunter2-no\n"
+`, []string{"supersecret123", "hunter2-no"}, []string{"name: a.service", "contents: <redacted>"}},
+		{"flow style", `storage: {files: [{path: /etc/a, contents: {inline: "X=1\nDB_PASSWORD: hunter2\nZ=leak-if-kept"}}]}`,
+			[]string{"hunter2", "leak-if-kept"}, []string{"path: /etc/a", "inline: <redacted>"}},
+		{"no secret", "storage:\n  files:\n    - path: /etc/motd\n      contents:\n        inline: hello\n",
+			nil, []string{"storage:\n  files:\n    - path: /etc/motd\n      contents:\n        inline: hello\n"}},
+		{"not yaml", "storage: [\n  password: hunter2", []string{"hunter2", "storage"}, []string{redacted}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := redactButane(tt.in)
+			for _, s := range tt.hidden {
+				if strings.Contains(got, s) {
+					t.Errorf("redactButane(%s) shows %q:\n%s", tt.name, s, got)
+				}
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(got, s) {
+					t.Errorf("redactButane(%s) does not show %q:\n%s", tt.name, s, got)
+				}
+			}
+		})
 	}
 }
