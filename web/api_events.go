@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,11 +94,12 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 	s.log.Debug("event stream ended", "remote", r.RemoteAddr, "err", err)
 }
 
-// streamStart reads the query and Last-Event-ID into st, or answers 400.
+// streamStart reads the query and Last-Event-ID into st, or answers the
+// error.
 func (s *Server) streamStart(w http.ResponseWriter, r *http.Request, st *stream) bool {
-	macs, err := s.streamMACs(r.URL.RawQuery)
+	macs, code, err := s.streamMACs(r.URL.RawQuery)
 	if err != nil {
-		writeError(w, r, http.StatusBadRequest, err.Error())
+		writeError(w, r, code, err.Error())
 		return false
 	}
 	st.macs = macs
@@ -127,29 +127,26 @@ func (s *Server) streamStart(w http.ResponseWriter, r *http.Request, st *stream)
 }
 
 // streamMACs reads the query of /api/v1/events: nothing, or mac= a MAC or
-// a declared machine's name.
-func (s *Server) streamMACs(raw string) ([]string, error) {
-	vals, err := url.ParseQuery(raw)
+// a machine's name (then all its MACs). On error it gives the status to
+// answer: 404 for a name nothing declares, else 400.
+func (s *Server) streamMACs(raw string) ([]string, int, error) {
+	q, err := apiQuery(raw, "mac")
 	if err != nil {
-		return nil, fmt.Errorf("parsing query: %w", err)
+		return nil, http.StatusBadRequest, err
 	}
-	for key, vs := range vals {
-		if key != "mac" || len(vs) != 1 {
-			return nil, fmt.Errorf("unknown or repeated parameter %+q", truncate(key))
-		}
-	}
-	v := vals.Get("mac")
+	v := q["mac"]
 	if v == "" {
-		return nil, nil
+		return nil, 0, nil
 	}
-	if m, ok := s.inv.Catalog().Named(v); ok {
-		return m.MACs, nil
-	}
-	mac, err := nicMAC(v)
+	ref, err := s.lookup(v)
 	if err != nil {
-		return nil, fmt.Errorf("mac: %w", err)
+		code, msg := unknownRef(v, err)
+		return nil, code, fmt.Errorf("mac: %s", msg)
 	}
-	return []string{mac}, nil
+	if ref.mac != "" {
+		return []string{ref.mac}, 0, nil
+	}
+	return ref.m.MACs, 0, nil
 }
 
 // newestSeq is the Seq of the newest event of macs (all: none given), so

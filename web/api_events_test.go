@@ -156,7 +156,7 @@ func TestEventsBadRequests(t *testing.T) {
 		name, target string
 		hdr          http.Header
 	}{
-		{"bad mac", "/api/v1/events?mac=junk", nil},
+		{"bad mac", "/api/v1/events?mac=Junk_1", nil},
 		{"broadcast mac", "/api/v1/events?mac=ff:ff:ff:ff:ff:ff", nil},
 		{"other parameter", "/api/v1/events?kind=x", nil},
 		{"bad last id", "/api/v1/events", http.Header{"Last-Event-Id": {"yesterday"}}},
@@ -299,5 +299,15 @@ func TestEventsEndAtShutdown(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), "cut short") {
 		t.Errorf("the stream was cut rather than ended:\n%s", e.logs)
+	}
+}
+
+func TestEventsOfAnUnknownName(t *testing.T) {
+	e := newEnv(t)
+	if w := e.get(t, "/api/v1/events?mac=node9"); w.Code != http.StatusNotFound {
+		t.Errorf("GET events of an undeclared name = %d %s, want 404", w.Code, w.Body)
+	}
+	if w := e.get(t, "/api/v1/events?mac=Not_A_Name"); w.Code != http.StatusBadRequest {
+		t.Errorf("GET events of junk = %d %s, want 400", w.Code, w.Body)
 	}
 }

@@ -76,6 +76,9 @@ func (s *Server) postReprovision(w http.ResponseWriter, r *http.Request) {
 // getReprovision answers GET /api/v1/machines/{name}/reprovision with
 // the machine's latest job.
 func (s *Server) getReprovision(w http.ResponseWriter, r *http.Request) {
+	if !noQuery(w, r) {
+		return
+	}
 	p, ok := s.reprovisioner(w, r)
 	if !ok {
 		return
@@ -130,9 +133,22 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) {
 // listJobs answers GET /api/v1/reprovision: the latest job of every
 // machine submitted since rackboot started, by name.
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
+	if !noQuery(w, r) {
+		return
+	}
 	if p, ok := s.reprovisioner(w, r); ok {
 		writeJSON(w, http.StatusOK, p.Jobs())
 	}
+}
+
+// noQuery answers 400 for a request that carries query parameters, which
+// the route takes none of.
+func noQuery(w http.ResponseWriter, r *http.Request) bool {
+	if _, err := apiQuery(r.URL.RawQuery); err != nil {
+		writeError(w, r, http.StatusBadRequest, err.Error())
+		return false
+	}
+	return true
 }
 
 func (s *Server) reprovisioner(w http.ResponseWriter, r *http.Request) (Reprovisioner, bool) {

@@ -151,3 +151,13 @@ func TestReprovisionUnavailable(t *testing.T) {
 		t.Errorf("POST after the workflow stopped = %d %q, want 503", w.Code, w.Body)
 	}
 }
+
+func TestReprovisionRoutesTakeNoQuery(t *testing.T) {
+	e := newEnv(t)
+	withWorkflow(t, e)
+	for _, target := range []string{"/api/v1/reprovision?foo=1", "/api/v1/machines/node1/reprovision?x="} {
+		if w := e.get(t, target); w.Code != http.StatusBadRequest {
+			t.Errorf("GET %s = %d %s, want 400", target, w.Code, w.Body)
+		}
+	}
+}
