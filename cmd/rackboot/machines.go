@@ -24,8 +24,11 @@ type machineRow struct {
 	State   string   `json:"state"`
 	IP      string   `json:"ip"`
 	// Node is set when the registration tracker follows the machine.
-	Node      string `json:"node"`
-	Rejected  bool   `json:"rejected"`
+	Node     string `json:"node"`
+	Rejected bool   `json:"rejected"`
+	// Conflict says why a reload of the inventory file left this API
+	// machine out of the catalog.
+	Conflict  string `json:"conflict"`
 	LastEvent *struct {
 		Kind string    `json:"kind"`
 		Time time.Time `json:"time"`
@@ -146,6 +149,9 @@ func printMachines(w io.Writer, rows []machineRow) error {
 		if r.Rejected {
 			state += ",rejected"
 		}
+		if r.Conflict != "" {
+			state += ",left-out"
+		}
 		cols := []string{dash(r.Name), strings.Join(r.MACs, ","), dash(r.Profile),
 			state, dash(r.IP), event, when}
 		if nodes {
@@ -153,7 +159,15 @@ func printMachines(w io.Writer, rows []machineRow) error {
 		}
 		fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.Conflict != "" {
+			fmt.Fprintf(w, "%s is left out of the inventory: %s\n", dash(r.Name), r.Conflict)
+		}
+	}
+	return nil
 }
 
 func dash(s string) string {
