@@ -83,6 +83,9 @@ class MachineView {
     const diag = this.$('#m-diagnosis');
     diag.hidden = !m.diagnosis;
     setText(diag.querySelector('span'), m.diagnosis || '');
+    const conflict = this.$('#m-conflict');
+    conflict.hidden = !m.conflict;
+    setText(conflict.querySelector('span'), m.conflict || '');
     this.$('#m-facts').replaceChildren(...facts(m));
     this.renderEvents();
     this.enableActions();
