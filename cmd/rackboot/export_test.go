@@ -45,7 +45,9 @@ func fillDataDir(t *testing.T, dir string) inventory.Dump {
 			return err
 		},
 		func() error { return inv.Reject("02:00:00:00:00:66") },
-		func() error { return inv.PutLease(inventory.Lease{MAC: mac, IP: ip, Expiry: time.Now().Add(time.Hour)}) },
+		func() error {
+			return inv.PutLease(inventory.Lease{MAC: mac, IP: ip, Expiry: time.Now().Add(time.Hour)})
+		},
 		func() error { return record(inv, mac, inventory.Event{Kind: inventory.EventDHCPAck, IP: ip}) },
 		func() error { return record(inv, mac, inventory.Event{Kind: inventory.EventScriptServed}) },
 		func() error { return record(inv, other, inventory.Event{Kind: inventory.EventDiscovered}) },
