@@ -11,6 +11,7 @@ import (
 
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/rackboot/rackboot/internal/atomicfile"
 	"github.com/rackboot/rackboot/inventory"
 )
 
@@ -91,7 +92,7 @@ func exportState(args []string, stdout, stderr io.Writer, getenv func(string) st
 	if *out == "-" {
 		_, err = stdout.Write(data)
 	} else {
-		where, err = *out, writePrivate(*out, data)
+		where, err = *out, atomicfile.Write(*out, data, 0o600)
 	}
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -119,34 +120,6 @@ func openStore(dir string) (*inventory.Store, error) {
 		return nil, fmt.Errorf("stop rackboot serve first (it holds %s)", filepath.Join(dir, storeFile))
 	}
 	return s, err
-}
-
-// writePrivate replaces path with data, mode 0600: it writes a temporary
-// file beside path, syncs it and renames it over path, so path is never
-// seen half written.
-func writePrivate(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(f.Name()) // fails harmlessly after the rename
-	err = f.Chmod(0o600)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
 
 // importState runs "rackboot import FILE|-": it reads a dump, checks it
