@@ -23,7 +23,7 @@ type bmcAnswer struct {
 // power runs "rackboot power MACHINE status|on|off|cycle|reset".
 func power(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs, cs := bmcFlags("power", "MACHINE status|on|off|cycle|reset", stderr)
-	ops, err := parseBMCArgs(fs, args, getenv, 2)
+	ops, err := parseCommand(fs, cs, args, getenv, 2)
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func power(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 func pxeOnce(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs, cs := bmcFlags("pxe-once", "[--persistent] MACHINE", stderr)
 	persistent := fs.Bool("persistent", false, "boot from the network on every boot, not only the next")
-	ops, err := parseBMCArgs(fs, args, getenv, 1)
+	ops, err := parseCommand(fs, cs, args, getenv, 1)
 	if err != nil {
 		return err
 	}
@@ -63,20 +63,6 @@ func bmcFlags(name, operands string, stderr io.Writer) (*flag.FlagSet, *clientSe
 	var cs clientSettings
 	cs.addFlags(fs)
 	return fs, &cs
-}
-
-// parseBMCArgs parses flags and exactly n operands, in any order, and
-// returns the operands.
-func parseBMCArgs(fs *flag.FlagSet, args []string, getenv func(string) string, n int) ([]string, error) {
-	ops, err := parseInterspersed(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	if len(ops) != n {
-		fs.Usage()
-		return nil, errUsage
-	}
-	return ops, applyDefaults(fs, getenv)
 }
 
 // parseInterspersed parses args into fs with flags and operands in any
