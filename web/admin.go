@@ -147,14 +147,15 @@ func allowed(r *http.Request) bool {
 }
 
 // secureHeaders sets the headers every admin answer carries: no framing,
-// no sniffing, no referrer, HTTPS only.
+// no sniffing, no referrer. No Strict-Transport-Security: it would bind
+// the whole host, the plain-HTTP boot listener included, to HTTPS in the
+// browsers of operators who trusted a self-signed certificate.
 func secureHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Strict-Transport-Security", "max-age=31536000")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -356,20 +358,49 @@ func readCallback(w http.ResponseWriter, r *http.Request) (string, int, error) {
 	if err != nil {
 		return "", http.StatusBadRequest, fmt.Errorf("reading body: %w", err)
 	}
+	// A booted OS's tools label a body as they please (curl -d and
+	// busybox wget --post-data say it is a form): a body that looks like
+	// a JSON object is read as one whatever its Content-Type; any other
+	// body that is not labelled JSON (a script posting its own form) is
+	// accepted without a detail.
+	trimmed := bytes.TrimSpace(body)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/json" || len(body) == 0 {
+	if len(trimmed) == 0 || (mt != "application/json" && trimmed[0] != '{') {
 		return "", 0, nil
 	}
 	var msg struct {
 		Detail string `json:"detail"`
 	}
-	if err := json.Unmarshal(body, &msg); err != nil {
-		return "", http.StatusBadRequest, fmt.Errorf("decoding body: %w", err)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(&msg)
+	if err == nil && dec.More() {
+		err = errors.New("data after the JSON object")
+	}
+	if err != nil {
+		return "", http.StatusBadRequest, fmt.Errorf(
+			`body: want nothing or a JSON object such as {"detail": "text"}: %s`, callbackFault(err))
 	}
 	if err := checkDetail(msg.Detail); err != nil {
 		return "", http.StatusBadRequest, fmt.Errorf("detail: %w", err)
 	}
 	return msg.Detail, 0, nil
+}
+
+// callbackFault says what is wrong with a callback body in the client's
+// terms, not Go's.
+func callbackFault(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("not JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Sprintf("%s: want a %s, not a %s", typ.Field, typ.Type.Kind(), typ.Value)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("got %s instead of an object", typ.Value)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 func checkDetail(d string) error {
