@@ -1,7 +1,9 @@
 package dhcp
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 
@@ -35,4 +37,21 @@ func listen(iface string, port int) (*net.UDPConn, error) {
 		return nil, fmt.Errorf("wrapping socket: %w", err)
 	}
 	return pc.(*net.UDPConn), nil
+}
+
+// claimInterface makes sure no other rackboot serves DHCP on iface in this
+// network namespace: SO_REUSEADDR would let a second one bind the same
+// ports and answer beside the first from its own leases. The claim is an
+// abstract Unix socket (unix(7)), which belongs to the network namespace
+// and goes with the process, however it ends. Close the returned closer
+// to give the claim back.
+func claimInterface(iface string) (io.Closer, error) {
+	ln, err := net.Listen("unix", "@rackboot/dhcp/"+iface)
+	if errors.Is(err, unix.EADDRINUSE) {
+		return nil, fmt.Errorf("another rackboot already serves DHCP on %s (two would hand out addresses from separate leases)", iface)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claiming interface %s: %w", iface, err)
+	}
+	return ln, nil
 }

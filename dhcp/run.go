@@ -26,6 +26,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.Mode == ModeProxy {
 		ports = append(ports, PortPXE)
 	}
+	claim, err := claimInterface(s.cfg.Interface)
+	if err != nil {
+		return err
+	}
+	defer claim.Close()
 	conns := make([]*net.UDPConn, 0, len(ports))
 	for _, port := range ports {
 		c, err := listen(s.cfg.Interface, port)
@@ -47,7 +52,7 @@ func (s *Server) Run(ctx context.Context) error {
 		closeAll(conns)
 		return nil
 	})
-	err := g.Wait()
+	err = g.Wait()
 	w.wg.Wait()
 	if ctx.Err() != nil {
 		return nil
