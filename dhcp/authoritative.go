@@ -62,10 +62,16 @@ func (s *Server) offer(r *request) *dhcpv4.DHCPv4 {
 		s.note(r.log, slog.LevelWarn, r.mac, "reservation unusable", "ip", r.machine.Address, "err", why)
 	}
 	now := s.now()
-	ip, ok := s.leases.offer(s.claimFor(r.mac, r.machine, p), r.want, now, now.Add(s.cfg.OfferHold))
+	c := s.claimFor(r.mac, r.machine, p)
+	ip, ok := s.leases.offer(c, r.want, now, now.Add(s.cfg.OfferHold))
 	if !ok {
 		s.stats.noAddress.Add(1)
 		r.outcome = outcomeNoAddress
+		if c.reserved.IsValid() {
+			s.note(r.log, slog.LevelWarn, r.mac, "reserved address unavailable", "ip", c.reserved,
+				"err", s.leases.holder(c, c.reserved, now))
+			return nil
+		}
 		s.note(r.log, slog.LevelWarn, p.Subnet.String(), "no free address", "ip", p.Subnet)
 		return nil
 	}

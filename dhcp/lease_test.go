@@ -330,3 +330,20 @@ func TestUnusableReservationLogged(t *testing.T) {
 		})
 	}
 }
+
+// A reservation made while another client holds the address gets nothing
+// until that lease ends, and the log says who holds it.
+func TestReservedAddressHeld(t *testing.T) {
+	e := newEnv(t, testConfig(ModeAuthoritative))
+	ip := e.dora(0x70)
+	if _, err := e.inv.PutMachine(inventory.Machine{Name: "late", MACs: []string{mac(0x71).String()},
+		Profile: "tiny", Address: netip.MustParseAddr(ip)}); err != nil {
+		t.Fatal(err)
+	}
+	e.silent(msg(discoverT, 0x71, pxeX64EFI...))
+	want := `msg="reserved address unavailable" iface=rb-test0 mac=02:00:00:00:00:71 xid=`
+	if logs := e.logs.String(); !strings.Contains(logs, want) ||
+		!strings.Contains(logs, "leased to 02:00:00:00:00:70 until ") {
+		t.Errorf("log does not say who holds the reserved address:\n%s", logs)
+	}
+}

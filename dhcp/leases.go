@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
@@ -94,6 +95,23 @@ func (t *leaseTable) availableLocked(c claim, ip netip.Addr, now time.Time) bool
 		return true
 	}
 	return c.pool.inRange(ip)
+}
+
+// holder says who keeps ip from c.mac at now: another client's lease or
+// pending offer, or a quarantine after a DHCPDECLINE; "" when none does.
+func (t *leaseTable) holder(c claim, ip netip.Addr, now time.Time) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if m, ok := t.byIP[ip]; ok && m != c.mac && !t.byMAC[m].Expired(now) {
+		return fmt.Sprintf("leased to %s until %s", m, t.byMAC[m].Expiry.UTC().Format(time.RFC3339))
+	}
+	if h, ok := t.offers[ip]; ok && h.mac != c.mac && now.Before(h.until) {
+		return "offered to " + h.mac
+	}
+	if t.quarantinedLocked(ip, now) {
+		return "quarantined after a client declined it"
+	}
+	return ""
 }
 
 func (t *leaseTable) quarantinedLocked(ip netip.Addr, now time.Time) bool {
