@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -34,10 +35,6 @@ const (
 	EventRejected   EventKind = "rejected"   // rackboot ignores its DHCP from now on
 	EventUnrejected EventKind = "unrejected" // a rejection was taken back
 )
-
-// decisions are the kinds of an operator's decision: they say nothing of
-// the machine on the network, so they move no state (see Store.Record).
-var decisions = map[EventKind]bool{EventAccepted: true, EventRejected: true, EventUnrejected: true}
 
 // Event kinds of the Ignition endpoint.
 const (
@@ -77,6 +74,41 @@ const (
 	EventNodeUncordoned EventKind = "node-uncordoned" // the Node takes pods again
 	EventNodeDeleted    EventKind = "node-deleted"    // a stale Node object was deleted
 )
+
+// sightings are the kinds recorded when the machine itself showed up:
+// its DHCP, TFTP and HTTP requests that rackboot served, its OS calling
+// back, and its kubelet's progress. Only these set a status's FirstSeen
+// and make a MAC without a state discovered (see Store.Record). The
+// other kinds are rackboot's or an operator's doing (decisions, BMC
+// calls, reprovisioning, the tracker's actions and deadlines) or a
+// request rackboot did not serve (error, ignition-refused): they say
+// nothing of the machine on the network.
+var sightings = map[EventKind]bool{
+	EventDHCPDiscover: true, EventDHCPOffer: true, EventDHCPAck: true,
+	EventDHCPNak: true, EventDHCPRelease: true, EventDHCPDecline: true,
+	EventTFTPServed: true, EventLoaderServed: true, EventScriptServed: true,
+	EventKernelFetched: true, EventInitrdFetched: true, EventOSCallback: true,
+	EventDiscovered: true, EventIgnitionServed: true,
+	EventNodeCSR: true, EventNodeRegistered: true, EventNodeReady: true,
+}
+
+// otherKinds are the known kinds that are not sightings.
+var otherKinds = []EventKind{
+	EventError, EventAccepted, EventRejected, EventUnrejected,
+	EventIgnitionRefused, EventBMCPower, EventBMCBootDevice,
+	EventProvisionStarted, EventProvisionDone, EventProvisionFailed,
+	EventNodeNotReady, EventStalled, EventNodeMismatch,
+	EventCSRApproved, EventCSRDenied, EventTokenRevoked,
+	EventNodeDrained, EventNodeUncordoned, EventNodeDeleted,
+}
+
+// Known reports whether k is an event kind this rackboot records.
+func (k EventKind) Known() bool { return sightings[k] || slices.Contains(otherKinds, k) }
+
+// Sighting reports whether an event of kind k means the machine itself
+// showed up, on the network or through its kubelet: only those set a
+// machine's FirstSeen.
+func (k EventKind) Sighting() bool { return sightings[k] }
 
 // stateAfter is the state an event moves a machine to; kinds not listed
 // leave the state alone.

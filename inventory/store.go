@@ -71,10 +71,14 @@ func OpenStore(dir string) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 // Record appends e to the timeline of mac and updates the machine's status.
-// A zero e.Time is set to now. The first event for a MAC makes it a
-// discovered machine, unless it is an operator's decision (accepted,
-// rejected, unrejected): a MAC known only by decisions has a status
-// without a State until the network shows it.
+// A zero e.Time is set to now. The first sighting of a MAC (an event
+// whose Kind.Sighting is true: its DHCP, TFTP or HTTP requests, its OS
+// or kubelet) sets the status's FirstSeen and makes it a discovered
+// machine. Other kinds (an operator's decision, a BMC call, a
+// reprovision, the tracker's actions) never set FirstSeen: a MAC known
+// only by them has a status without FirstSeen, and without a State
+// unless the kind moves it (stateAfter: provision-started makes it
+// booting), until the network shows it.
 func (s *Store) Record(mac string, e Event) (Event, error) {
 	if e.Time.IsZero() {
 		e.Time = s.now()
@@ -103,12 +107,12 @@ func updateStatus(tx *bolt.Tx, mac string, e Event) error {
 	b := tx.Bucket(bucketStatus)
 	var st Status
 	if err := getJSON(b, []byte(mac), &st); errors.Is(err, ErrNotFound) {
-		st = Status{MAC: mac, FirstSeen: e.Time}
+		st = Status{MAC: mac}
 	} else if err != nil {
 		return err
 	}
-	if st.State == "" && !decisions[e.Kind] {
-		st.State = StateDiscovered
+	if e.Kind.Sighting() {
+		sighted(&st, e.Time)
 	}
 	if next, ok := stateAfter[e.Kind]; ok {
 		st.State = next
@@ -121,6 +125,16 @@ func updateStatus(tx *bolt.Tx, mac string, e Event) error {
 	}
 	st.LastEvent = e
 	return putJSON(b, []byte(mac), st)
+}
+
+// sighted marks st seen on the network at t, unless it was seen before.
+func sighted(st *Status, t time.Time) {
+	if st.FirstSeen.IsZero() {
+		st.FirstSeen = t
+	}
+	if st.State == "" {
+		st.State = StateDiscovered
+	}
 }
 
 // Timeline returns the events of mac, oldest first.

@@ -162,27 +162,60 @@ func BenchmarkPutLeaseParallel(b *testing.B) {
 	})
 }
 
-func TestDecisionsMoveNoState(t *testing.T) {
-	s := openTestStore(t, t.TempDir())
-	const mac = "02:00:00:00:00:42"
-	for _, k := range []EventKind{EventRejected, EventUnrejected, EventAccepted} {
-		if _, err := s.Record(mac, Event{Kind: k}); err != nil {
-			t.Fatal(err)
+// TestOnlySightingsSetFirstSeen checks that an event which is not the
+// machine itself showing up (an operator's decision, a BMC call, a
+// reprovision, the tracker's doing) neither sets FirstSeen nor makes the
+// MAC discovered; it moves the state only as stateAfter says.
+func TestOnlySightingsSetFirstSeen(t *testing.T) {
+	for _, k := range otherKinds {
+		t.Run(string(k), func(t *testing.T) {
+			s := openTestStore(t, t.TempDir())
+			const mac = "02:00:00:00:00:42"
+			if _, err := s.Record(mac, Event{Kind: k}); err != nil {
+				t.Fatal(err)
+			}
+			st, err := s.Status(mac)
+			if err != nil || st.State != stateAfter[k] || !st.FirstSeen.IsZero() {
+				t.Fatalf("after %s Status = %+v, %v, want state %q and no first_seen: the network never showed it",
+					k, st, err, stateAfter[k])
+			}
+			at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+			if _, err := s.Record(mac, Event{Kind: EventDHCPDiscover, Time: at}); err != nil {
+				t.Fatal(err)
+			}
+			want := stateAfter[k]
+			if want == "" {
+				want = StateDiscovered
+			}
+			if st, _ := s.Status(mac); st.State != want || !st.FirstSeen.Equal(at) {
+				t.Errorf("after dhcp-discover Status = %+v, want state %q, first_seen %v", st, want, at)
+			}
+			if _, err := s.Record(mac, Event{Kind: k}); err != nil {
+				t.Fatal(err)
+			}
+			if st, _ := s.Status(mac); !st.FirstSeen.Equal(at) {
+				t.Errorf("a second %s moved first_seen to %v, want %v", k, st.FirstSeen, at)
+			}
+		})
+	}
+}
+
+// TestKindsKnown checks that every kind is a sighting or another kind,
+// never both, and that unknown strings are not known.
+func TestKindsKnown(t *testing.T) {
+	for _, k := range otherKinds {
+		if sightings[k] {
+			t.Errorf("%s is both a sighting and not", k)
 		}
-		if st, err := s.Status(mac); err != nil || st.State != "" {
-			t.Fatalf("after %s Status = %+v, %v, want no state: the network never showed it", k, st, err)
+	}
+	for k := range stateAfter {
+		if !k.Known() {
+			t.Errorf("%s moves a state but is not Known", k)
 		}
 	}
-	if _, err := s.Record(mac, Event{Kind: EventDHCPOffer}); err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := s.Status(mac); st.State != StateDiscovered {
-		t.Errorf("after dhcp-offer State = %q, want discovered", st.State)
-	}
-	if _, err := s.Record(mac, Event{Kind: EventRejected}); err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := s.Status(mac); st.State != StateDiscovered {
-		t.Errorf("a rejection after a sighting changed State to %q", st.State)
+	for _, k := range []EventKind{"", "os-callbak", "DHCP-ACK"} {
+		if k.Known() {
+			t.Errorf("EventKind(%q).Known() = true, want false", k)
+		}
 	}
 }
