@@ -116,7 +116,7 @@ func (x *Explanation) explainArch(m inventory.Machine, info MachineInfo, archQ i
 	default:
 		x.Arch = inventory.ArchBIOS
 		x.Notes = append(x.Notes, "no arch declared or seen: rendered for bios; "+
-			"add ?arch=x64-efi to see what UEFI firmware gets")
+			"ask for arch x64-efi (rackboot explain --arch, the API's ?arch=) to see what UEFI firmware gets")
 	}
 	x.EFI = x.Arch != inventory.ArchBIOS
 }

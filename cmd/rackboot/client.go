@@ -135,7 +135,8 @@ func (c *clientSettings) token(getenv func(string) string) (string, error) {
 	}
 	return "", fmt.Errorf("no API token: pass --token-file or set %s; an operator makes one on "+
 		"the server with \"rackboot token create --name NAME --role viewer|operator\" "+
-		"(rackboot serve wrote the first one to %s)", tokenEnv, def)
+		"(rackboot serve writes the first one to <data-dir>/%s; none is readable at %s: "+
+		"pass --data-dir if the server uses another)", tokenEnv, adminTokenFile, def)
 }
 
 // tokenShape says what a token looks like, for errors.

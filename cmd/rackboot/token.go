@@ -34,6 +34,9 @@ func tokenCommand(args []string, stdout, stderr io.Writer, getenv func(string) s
 		return tokenCreate(args[1:], stdout, stderr, getenv)
 	case "list":
 		return tokenList(args[1:], stdout, stderr, getenv)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, tokenUsage)
+		return nil
 	}
 	fmt.Fprintf(stderr, "rackboot token: unknown command %q\n%s", args[0], tokenUsage)
 	return errUsage
