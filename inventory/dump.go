@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -228,15 +231,57 @@ func (s *Store) Restore(d Dump) error {
 	return nil
 }
 
-// checkEmpty returns an error wrapping ErrNotEmpty when a bucket of tx
-// holds an entry, or the events have been numbered.
+// holding names a bucket and what it holds, in words.
+type holding struct {
+	bucket []byte
+	what   string
+}
+
+// holdings says in words what each bucket holds, in the order a
+// refusal lists them.
+var holdings = []holding{
+	{bucketMachines, "machines declared through the API"},
+	{bucketRejected, "rejected MACs"},
+	{bucketLeases, "leases"},
+	{bucketDeclined, "declined addresses"},
+	{bucketAddrs, "addresses seen"},
+	{bucketProvision, "provisioning records"},
+	{bucketJobs, "reprovision jobs"},
+	{bucketBootUUID, "boot UUIDs"},
+	{bucketStatus, "machine statuses"},
+	{bucketEvents, "timeline events"},
+}
+
+// checkEmpty returns an error wrapping ErrNotEmpty, saying what the
+// store holds, when a bucket of tx holds an entry or the events have
+// been numbered.
 func checkEmpty(tx *bolt.Tx) error {
-	return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-		if k, _ := b.Cursor().First(); k != nil || b.Sequence() != 0 {
-			return fmt.Errorf("%w: it holds %s", ErrNotEmpty, name)
+	var held []string
+	for _, h := range holdings {
+		if b := tx.Bucket(h.bucket); b != nil && !emptyBucket(b) {
+			held = append(held, h.what)
+		}
+	}
+	err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		if !slices.ContainsFunc(holdings, func(h holding) bool { return bytes.Equal(h.bucket, name) }) &&
+			!emptyBucket(b) {
+			held = append(held, "state this rackboot does not know")
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		return fmt.Errorf("%w: it holds %s", ErrNotEmpty, strings.Join(held, ", "))
+	}
+	return nil
+}
+
+// emptyBucket reports whether b holds no entry and numbered nothing.
+func emptyBucket(b *bolt.Bucket) bool {
+	k, _ := b.Cursor().First()
+	return k == nil && b.Sequence() == 0
 }
 
 // write puts every entry of d into the buckets of tx.
@@ -342,6 +387,9 @@ func ReadDump(r io.Reader) (Dump, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
+		if path := locate(data, reflect.TypeFor[Dump](), ""); path != "" {
+			return Dump{}, fmt.Errorf("decoding dump: %s: %w", path, err)
+		}
 		return Dump{}, fmt.Errorf("decoding dump: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {

@@ -11,7 +11,9 @@ import (
 // with one key (machine name, MAC or address), no address leased to two
 // MACs, no MAC declared twice; each timeline's events in increasing Seq,
 // no Seq used twice or above d.Seq, and each status naming its own MAC
-// and last event. The first fault found is returned, naming the list,
+// and last event, each state and event kind one this rackboot knows; the
+// address index naming the MAC of every lease running when the dump was
+// taken. The first fault found is returned, naming the list,
 // the entry and the field, such as
 // "leases[3] (02:00:00:00:00:07): ip: 192.0.2.9 is leased to leases[1] too".
 //
@@ -24,7 +26,7 @@ func (d *Dump) Validate() error {
 	}
 	checks := []func() error{
 		d.checkMachines, d.checkRejected, d.checkLeases, d.checkDeclined,
-		d.checkAddresses, d.checkProvisioning, d.checkJobs, d.checkBootUUIDs,
+		d.checkAddresses, d.checkLeasedAddresses, d.checkProvisioning, d.checkJobs, d.checkBootUUIDs,
 		d.checkTimelines,
 	}
 	for _, check := range checks {
@@ -179,6 +181,35 @@ func (d *Dump) checkAddresses() error {
 	return nil
 }
 
+// checkLeasedAddresses checks that the address index names the MAC of
+// each lease still running when the dump was taken (every lease, in a
+// dump without Created): the store indexes a lease's address as it
+// stores the lease, so a disagreement is an edit that would place TFTP
+// and HTTP requests on the wrong timeline.
+func (d *Dump) checkLeasedAddresses() error {
+	owners := map[netip.Addr]int{}
+	for i, a := range d.Addresses {
+		owners[a.IP] = i
+	}
+	for i, l := range d.Leases {
+		if !d.Created.IsZero() && l.Expired(d.Created) {
+			continue
+		}
+		j, ok := owners[l.IP]
+		var err error
+		switch {
+		case !ok:
+			err = fmt.Errorf("ip: %s is not in addresses", l.IP)
+		case d.Addresses[j].MAC != l.MAC:
+			err = fmt.Errorf("ip: addresses[%d] says %s is %s's", j, l.IP, d.Addresses[j].MAC)
+		}
+		if err := at("leases", i, l.MAC, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (d *Dump) checkProvisioning() error {
 	ks := newKeys("provisioning")
 	for i, p := range d.Provisioning {
@@ -278,6 +309,8 @@ func (t MachineTimeline) checkStatus() error {
 	switch {
 	case st.MAC != t.MAC:
 		return fmt.Errorf("status.mac: %q is not the timeline's", st.MAC)
+	case st.State != "" && !st.State.Known():
+		return fmt.Errorf("status.state: %q is not a machine state", st.State)
 	case len(t.Events) > 0 && st.LastEvent.Seq != t.Events[len(t.Events)-1].Seq:
 		return fmt.Errorf("status.last_event: seq %d is not the last event's, %d",
 			st.LastEvent.Seq, t.Events[len(t.Events)-1].Seq)
@@ -316,6 +349,8 @@ func checkEvent(e Event, after, top uint64) error {
 		return fmt.Errorf("seq: %d is above the dump's seq, %d", e.Seq, top)
 	case e.Kind == "":
 		return errors.New("kind: required")
+	case !e.Kind.Known():
+		return fmt.Errorf("kind: %q is not an event kind rackboot records", e.Kind)
 	case e.Time.IsZero():
 		return errors.New("time: required")
 	}

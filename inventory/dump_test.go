@@ -264,17 +264,17 @@ func TestRestoreRefusesAStoreWithState(t *testing.T) {
 		{"an event", func(s *Store) error {
 			_, err := s.Record(mac1, Event{Kind: EventDHCPDiscover})
 			return err
-		}, "holds events"},
+		}, "holds machine statuses, timeline events"},
 		{"a lease", func(s *Store) error {
 			return s.PutLease(Lease{MAC: mac1, IP: netip.MustParseAddr("192.0.2.5")})
-		}, "holds addrs"},
-		{"a boot uuid", func(s *Store) error { return s.PutBootUUID(mac1, strings.Repeat("a", 32)) }, "holds boot-uuid"},
-		{"a job", func(s *Store) error { return s.PutJob(JobRecord{Machine: "node1"}) }, "holds jobs"},
-		{"a generation", func(s *Store) error { _, err := s.NewGeneration("node1"); return err }, "holds provision"},
-		{"a rejection", func(s *Store) error { return s.putRejection(mac66) }, "holds rejected"},
+		}, "holds leases, addresses seen"},
+		{"a boot uuid", func(s *Store) error { return s.PutBootUUID(mac1, strings.Repeat("a", 32)) }, "holds boot UUIDs"},
+		{"a job", func(s *Store) error { return s.PutJob(JobRecord{Machine: "node1"}) }, "holds reprovision jobs"},
+		{"a generation", func(s *Store) error { _, err := s.NewGeneration("node1"); return err }, "holds provisioning records"},
+		{"a rejection", func(s *Store) error { return s.putRejection(mac66) }, "holds rejected MACs"},
 		{"a declined address", func(s *Store) error {
 			return s.PutDeclined(netip.MustParseAddr("192.0.2.5"), dumpNow.Add(time.Hour))
-		}, "holds declined"},
+		}, "holds declined addresses"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,6 +296,22 @@ func TestRestoreRefusesAStoreWithState(t *testing.T) {
 			t.Errorf("Restore into the store dumped = %v, want ErrNotEmpty", err)
 		}
 	})
+}
+
+// disown gives the address of l to mac in the address index addrs, or
+// takes it out when mac is "".
+func disown(addrs []AddressOwner, l Lease, mac string) []AddressOwner {
+	var out []AddressOwner
+	for _, a := range addrs {
+		if a.IP == l.IP {
+			if mac == "" {
+				continue
+			}
+			a.MAC = mac
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // cloneDump returns a deep copy of d, through its JSON.
@@ -381,6 +397,14 @@ func TestRestoreRefusesBadDumps(t *testing.T) {
 			"timelines[0] (02:00:00:00:00:01): events[1]: kind: required"},
 		{"status of another mac", func(d *Dump) { d.Timelines[2].Status.MAC = mac9 },
 			`timelines[2] (02:00:00:00:00:77): status.mac: "02:00:00:00:00:09" is not the timeline's`},
+		{"unknown state", func(d *Dump) { d.Timelines[1].Status.State = "bogus" },
+			`timelines[1] (02:00:00:00:00:09): status.state: "bogus" is not a machine state`},
+		{"unknown event kind", func(d *Dump) { d.Timelines[0].Events[1].Kind = "os-callbak" },
+			`timelines[0] (02:00:00:00:00:01): events[1]: kind: "os-callbak" is not an event kind rackboot records`},
+		{"address index disagrees with a lease", func(d *Dump) { d.Addresses = disown(d.Addresses, d.Leases[0], mac9) },
+			"says 192.0.2.50 is 02:00:00:00:00:09's"},
+		{"leased address not indexed", func(d *Dump) { d.Addresses = disown(d.Addresses, d.Leases[0], "") },
+			"leases[0] (02:00:00:00:00:01): ip: 192.0.2.50 is not in addresses"},
 		{"status behind its timeline", func(d *Dump) {
 			d.Timelines[0].Status.LastEvent = d.Timelines[0].Events[0]
 		}, "timelines[0] (02:00:00:00:00:01): status.last_event: seq 1 is not the last event's, 5"},
@@ -414,6 +438,14 @@ func TestReadDump(t *testing.T) {
 		{"data after it", `{"kind": "rackboot-state", "version": 1} {}`, "data after the end of the document"},
 		{"bad entry", `{"kind": "rackboot-state", "version": 1, "declined": [{"until": "2026-03-01T12:00:00Z"}]}`,
 			"declined[0]: ip: required"},
+		{"bad address", `{"kind": "rackboot-state", "version": 1, "leases": [{"mac": "02:00:00:00:00:01", "ip": "10.79.0.300"}]}`,
+			`decoding dump: leases[0].ip: ParseAddr("10.79.0.300")`},
+		{"bad event address", `{"kind": "rackboot-state", "version": 1, "seq": 1, "timelines": [
+			{"mac": "02:00:00:00:00:01", "status": {"mac": "02:00:00:00:00:01", "last_event": {"seq": 1}},
+			 "events": [{"seq": 1, "time": "2026-03-01T12:00:00Z", "kind": "dhcp-ack", "ip": "10.0.0.1.2"}]}]}`,
+			"decoding dump: timelines[0].events[0].ip: ParseAddr"},
+		{"bad time", `{"kind": "rackboot-state", "version": 1, "declined": [{"ip": "192.0.2.1", "until": "soon"}]}`,
+			"decoding dump: declined[0].until: "},
 		{"empty", `{"kind": "rackboot-state", "version": 1, "seq": 0}`, ""},
 		{"a status without a state", `{"kind": "rackboot-state", "version": 1, "seq": 1, "timelines": [
 			{"mac": "02:00:00:00:00:01", "status": {"mac": "02:00:00:00:00:01", "last_event": {"seq": 1}},

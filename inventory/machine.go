@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -49,6 +50,13 @@ const (
 	StateDegraded       State = "degraded"    // a Ready Node went NotReady
 	StateFailed         State = "failed"      // a stage missed its deadline
 )
+
+// states are the machine states, in order.
+var states = []State{StateDiscovered, StateBooting, StateOSBooted, StateIgnitionServed,
+	StateCSRPending, StateRegistered, StateReady, StateDegraded, StateFailed}
+
+// Known reports whether s is one of the machine states above.
+func (s State) Known() bool { return slices.Contains(states, s) }
 
 // LocalBoot is how an installed machine's iPXE script hands the boot to
 // the machine's local disk.
