@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -36,7 +37,7 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) (*serve
 	dc.Metrics = dhcp.NewMetrics(reg)
 	d, err := dhcp.NewServer(dc, inv, log.With("component", "dhcp"))
 	if err != nil {
-		return nil, fmt.Errorf("dhcp: %w", err)
+		return nil, errors.New(poolSettings.Replace(fmt.Sprintf("dhcp: %v", err)))
 	}
 	t, err := tftp.NewServer(tftp.Config{
 		Addr:      s.TFTPAddr,
@@ -90,6 +91,16 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) (*serve
 	runners := append([]runner{d, t, w, admin, wf, machines}, cluster...)
 	return &server{runners: runners, guard: guard}, nil
 }
+
+// poolSettings names the fields of the one pool the settings build after
+// the settings themselves, for dhcp's errors.
+var poolSettings = strings.NewReplacer(
+	"dhcp config: pools[0].subnet", "subnet",
+	"dhcp config: pools[0].start", "pool-start",
+	"dhcp config: pools[0].end", "pool-end",
+	"dhcp config: pools[0].router", "router",
+	"dhcp config: pools[0].dns", "dns",
+)
 
 func (s *serveSettings) dhcpConfig() dhcp.Config {
 	c := dhcp.Config{

@@ -56,3 +56,36 @@ func TestLoaderFiles(t *testing.T) {
 		t.Errorf("log does not name the architectures switched off:\n%s", logs.String())
 	}
 }
+
+// dhcp's errors about the one pool the settings make name the settings.
+func TestPoolErrorsNameTheSetting(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--pool-start", "10.0.0.250", "--pool-end", "10.0.0.10"},
+			"dhcp: pool-end: 10.0.0.10 comes before start 10.0.0.250"},
+		{[]string{"--pool-start", "10.0.0.5", "--pool-end", "10.0.0.10", "--router", "10.1.0.1"},
+			"dhcp: router: 10.1.0.1 is outside 10.0.0.0/24"},
+		{[]string{"--pool-start", "10.0.1.5", "--pool-end", "10.0.0.10"},
+			"dhcp: pool-start: 10.0.1.5 is not a host address of 10.0.0.0/24"},
+	}
+	for _, tt := range tests {
+		var s serveSettings
+		args := append([]string{"--interface", "rb-test0", "--mode", "authoritative",
+			"--subnet", "10.0.0.0/24", "--server-ip", "10.0.0.1", "--http-url", "http://10.0.0.1:8080",
+			"--data-dir", t.TempDir(), "--assets-dir", t.TempDir(), "--tftp-root", t.TempDir()}, tt.args...)
+		if err := newServeFlags(&s).Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		store, err := inventory.OpenStore(s.DataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = build(&s, inventory.New(nil, store), slog.New(slog.DiscardHandler))
+		store.Close()
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("build(%q) = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
