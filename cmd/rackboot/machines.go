@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,6 +24,8 @@ type machineRow struct {
 	Profile string   `json:"profile"`
 	State   string   `json:"state"`
 	IP      string   `json:"ip"`
+	// Address is the machine's reservation, shown until it is seen.
+	Address string `json:"address"`
 	// Node is set when the registration tracker follows the machine.
 	Node     string `json:"node"`
 	Rejected bool   `json:"rejected"`
@@ -153,7 +156,7 @@ func printMachines(w io.Writer, rows []machineRow) error {
 			state += ",left-out"
 		}
 		cols := []string{dash(r.Name), strings.Join(r.MACs, ","), dash(r.Profile),
-			state, dash(r.IP), event, when}
+			state, dash(cmp.Or(r.IP, r.Address)), event, when}
 		if nodes {
 			cols = slices.Insert(cols, 4, dash(r.Node))
 		}

@@ -171,14 +171,14 @@ func TestPrintMachinesLeftOut(t *testing.T) {
 	var b strings.Builder
 	rows := []machineRow{
 		{Name: "node1", MACs: []string{"02:00:00:00:00:01"}, Profile: "tiny", State: "ready"},
-		{Name: "n36", MACs: []string{"02:00:00:00:03:08"}, Profile: "tiny",
+		{Name: "n36", MACs: []string{"02:00:00:00:03:08"}, Profile: "tiny", Address: "10.77.0.50",
 			Conflict: "address: 10.77.0.50 is already reserved for fileacc"},
 	}
 	if err := printMachines(&b, rows); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if !strings.Contains(out, "-,left-out") ||
+	if !strings.Contains(out, "-,left-out  10.77.0.50") ||
 		!strings.Contains(out, "n36 is left out of the inventory: address: 10.77.0.50 is already reserved for fileacc") {
 		t.Errorf("printMachines shows no left-out machine:\n%s", out)
 	}

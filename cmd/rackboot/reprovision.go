@@ -182,7 +182,8 @@ func waitJobs(ctx context.Context, c *apiClient, mine []provision.Job, poll time
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("stopped waiting (%w); the reprovision goes on on the server: "+
+				"rackboot machines shows where each machine is", ctx.Err())
 		case <-tick.C:
 		}
 	}
