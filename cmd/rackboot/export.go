@@ -79,6 +79,11 @@ func exportState(args []string, stdout, stderr io.Writer, getenv func(string) st
 	if _, err := os.Stat(filepath.Join(*dir, storeFile)); err != nil {
 		return fmt.Errorf("export: no store in %s (is --data-dir right?): %w", *dir, err)
 	}
+	if *out != "-" {
+		if err := checkOutput(*out, filepath.Join(*dir, storeFile)); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
 	d, err := dumpStore(*dir)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -99,6 +104,56 @@ func exportState(args []string, stdout, stderr io.Writer, getenv func(string) st
 	}
 	fmt.Fprintf(stderr, "rackboot: exported %s to %s\n", summarize(d), where)
 	return nil
+}
+
+// checkOutput refuses to write a dump to out when out is the store file
+// itself, or an existing non-empty file that is not a previous dump: a
+// slip of -o must not replace a store or another file with JSON.
+func checkOutput(out, store string) error {
+	if samePath(out, store) {
+		return fmt.Errorf("-o %s is the store itself; write the dump outside it", out)
+	}
+	fi, err := os.Stat(out)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("-o %s is not a regular file", out)
+	case fi.Size() == 0:
+		return nil
+	}
+	if st, err := os.Stat(store); err == nil && os.SameFile(fi, st) {
+		return fmt.Errorf("-o %s is the store itself; write the dump outside it", out)
+	}
+	if !isDump(out) {
+		return fmt.Errorf("-o %s exists and is not a rackboot state dump; "+
+			"remove it or choose another file (nothing was written)", out)
+	}
+	return nil
+}
+
+// samePath reports whether a and b name one path once made absolute and
+// clean.
+func samePath(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
+// isDump reports whether the file called name is a JSON document of a
+// rackboot state dump's kind, whatever its version.
+func isDump(name string) bool {
+	f, err := os.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head struct {
+		Kind string `json:"kind"`
+	}
+	return json.NewDecoder(f).Decode(&head) == nil && head.Kind == inventory.DumpKind
 }
 
 // dumpStore opens the store in dir, dumps it and closes it.
@@ -185,9 +240,9 @@ func summarize(d inventory.Dump) string {
 	for _, t := range d.Timelines {
 		events += len(t.Events)
 	}
-	return fmt.Sprintf("%s seen (%d declared through the API), %s, %s",
-		count(len(d.Timelines), "machine"), len(d.Machines), count(len(d.Leases), "lease"),
-		count(events, "event"))
+	return fmt.Sprintf("%s, %s declared through the API, %s, %s",
+		count(len(d.Timelines), "timeline"), count(len(d.Machines), "machine"),
+		count(len(d.Leases), "lease"), count(events, "event"))
 }
 
 // count says "1 lease" or "2 leases".

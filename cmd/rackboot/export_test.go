@@ -96,7 +96,7 @@ func dumpDataDir(t *testing.T, dir string) inventory.Dump {
 	return d
 }
 
-const wantSummary = "2 machines seen (1 declared through the API), 1 lease, 3 events"
+const wantSummary = "2 timelines, 1 machine declared through the API, 1 lease, 3 events"
 
 // TestExportImport moves a store to a new data directory through a file
 // and checks that everything arrived, that the file is private, and that
@@ -106,7 +106,7 @@ func TestExportImport(t *testing.T) {
 	want := fillDataDir(t, src)
 	outDir := t.TempDir()
 	file := filepath.Join(outDir, "state.json")
-	writeFile(t, file, "an older backup")
+	writeFile(t, file, `{"kind": "rackboot-state", "version": 1, "seq": 0}`) // an older backup
 
 	stdout, stderr, err := runState(t, nil, "export", "--data-dir", src, "-o", file)
 	if err != nil {
@@ -249,6 +249,88 @@ func TestExportImportErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExportRefusesToOverwrite checks that export writes over neither
+// the store (however -o spells it) nor a file that is not a dump, and
+// does write over an empty file or an earlier dump.
+func TestExportRefusesToOverwrite(t *testing.T) {
+	tests := []struct {
+		name    string
+		out     func(dir string) string // the -o of a data dir dir
+		content string                  // the file's content before, if any
+		want    string                  // the error; "" for success
+	}{
+		{"the store", func(dir string) string { return filepath.Join(dir, storeFile) }, "", "is the store itself"},
+		{"the store, unclean", func(dir string) string { return dir + "/./" + storeFile }, "", "is the store itself"},
+		{"the store, relative", func(dir string) string {
+			rel, err := filepath.Rel(must(os.Getwd()), filepath.Join(dir, storeFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rel
+		}, "", "is the store itself"},
+		{"the store by a link", func(dir string) string {
+			link := filepath.Join(t.TempDir(), "link.json")
+			if err := os.Symlink(filepath.Join(dir, storeFile), link); err != nil {
+				t.Fatal(err)
+			}
+			return link
+		}, "", "is the store itself"},
+		{"a text file", func(string) string { return filepath.Join(t.TempDir(), "notes.txt") }, "keep me\n",
+			"exists and is not a rackboot state dump"},
+		{"another json", func(string) string { return filepath.Join(t.TempDir(), "inv.json") }, `{"machines": []}`,
+			"exists and is not a rackboot state dump"},
+		{"an empty file", func(string) string { return filepath.Join(t.TempDir(), "x.json") }, " ", ""},
+		{"an earlier dump", func(string) string { return filepath.Join(t.TempDir(), "x.json") },
+			`{"kind": "rackboot-state", "version": 1}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fillDataDir(t, dir)
+			out := tt.out(dir)
+			if tt.content != "" {
+				writeFile(t, out, strings.TrimSpace(tt.content))
+			}
+			store := filepath.Join(dir, storeFile)
+			before, beforeOut := readAll(t, store), readMaybe(out)
+			_, _, err := runState(t, nil, "export", "--data-dir", dir, "-o", out)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("export -o %s = %v, want success", out, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("export -o %s = %v, want %q", out, err, tt.want)
+			}
+			if !bytes.Equal(before, readAll(t, store)) || !bytes.Equal(beforeOut, readMaybe(out)) {
+				t.Errorf("export -o %s changed a file it refused", out)
+			}
+		})
+	}
+}
+
+func readAll(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func readMaybe(name string) []byte {
+	data, _ := os.ReadFile(name)
+	return data
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // TestExportWritesValidJSON checks the file export writes is what
