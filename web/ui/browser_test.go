@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 	"github.com/rackboot/rackboot/auth"
 	"github.com/rackboot/rackboot/bmc"
 	"github.com/rackboot/rackboot/internal/redfishsim"
@@ -349,6 +350,8 @@ func rowState(name string) string {
 
 func TestDashboardInABrowser(t *testing.T) {
 	l := newLab(t)
+	long := "ipxe: " + strings.Repeat("no route to the boot server ", 12)
+	record(t, l.inv, "02:00:00:00:00:03", inventory.Event{Kind: inventory.EventError, Detail: long})
 	b := newBrowser(t, l.srv)
 
 	// Sign in with the token.
@@ -366,6 +369,18 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	if got := eval[string](t, b, `document.getElementById('whoami').textContent`); got != "alice (operator)" {
 		t.Errorf("signed in as %q, want alice (operator)", got)
+	}
+
+	// A detail too long for its cell ends with an ellipsis; the cell's
+	// title holds it all.
+	cut := eval[map[string]any](t, b, `(() => {
+		const td = document.querySelector('tr[data-key="node3"] td.last');
+		const sub = td.querySelector('.sub');
+		return {overflow: getComputedStyle(sub).textOverflow, cut: sub.scrollWidth > sub.clientWidth,
+			title: td.title};
+	})()`)
+	if want := map[string]any{"overflow": "ellipsis", "cut": true, "title": "error: " + long}; !cmp.Equal(cut, want) {
+		t.Errorf("node3's last-event cell (-got +want):\n%s", cmp.Diff(cut, want))
 	}
 
 	// A state change arrives live, without a reload.
@@ -386,6 +401,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	b.do(t, "typing a search", chromedp.KeyEvent("node1"))
 	b.waitFor(t, "node1 alone", `document.querySelectorAll('#machines tr[data-key]').length === 1 && `+
 		`document.querySelector('tr[data-key="node1"]')`)
+	b.waitFor(t, "the summary", `document.getElementById('machines-summary').textContent === '1 machine matches'`)
 
 	// Power cycle node1 from its page; the BMC event lands on its timeline.
 	b.do(t, "opening node1",
@@ -402,6 +418,9 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("bmc-power event detail = %q, want a cycle by alice", detail)
 	}
 	b.waitFor(t, "the result of the cycle", `document.getElementById('action-msg').classList.contains('ok')`)
+	if got := eval[string](t, b, `document.activeElement.dataset.power || document.activeElement.id`); got != "cycle" {
+		t.Errorf("after a confirmed cycle, the focus is on %q, want the Cycle button", got)
+	}
 	b.screenshot(t, "dashboard-machine.png")
 
 	// Explain boot shows the script and the Ignition config, redacted.
@@ -456,6 +475,12 @@ func TestDashboardSignInRefusals(t *testing.T) {
 			t.Errorf("token field after a refusal = %q, want it emptied", v)
 		}
 	}
+	left := `parseInt(document.querySelector('#login-msg .left').textContent, 10)`
+	wait := eval[int](t, b, left)
+	if wait < 2 {
+		t.Fatalf("Retry-After countdown starts at %d s; want a wait to count down", wait)
+	}
+	b.waitFor(t, "the countdown", left+` < `+strconv.Itoa(wait))
 	b.checkClean(t)
 }
 
@@ -475,12 +500,11 @@ func TestDashboardAcceptsADiscoveredMachine(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS(row)),
 	)
-	if got := eval[string](t, b, `document.getElementById('discovered-count').textContent`); got != "1" {
-		t.Errorf("discovered count = %q, want 1", got)
-	}
+	b.waitFor(t, "the discovered count", `document.getElementById('discovered-count').textContent === '1'`)
 
 	b.do(t, "rejecting", chromedp.Click(chromedp.CSS(row+" button:not(.primary)")))
 	b.waitFor(t, "the rejected badge", `document.querySelector('`+row+` .badge.rejected')`)
+	b.waitFor(t, "the focus back on the row's button", `document.activeElement === document.querySelector('`+row+` button:not(.primary)')`)
 	if !l.inv.Catalog().Rejected(macNew) {
 		t.Errorf("after Reject, %s is not rejected", macNew)
 	}
@@ -491,6 +515,11 @@ func TestDashboardAcceptsADiscoveredMachine(t *testing.T) {
 		chromedp.Click(chromedp.CSS(row+" button.primary")),
 		chromedp.WaitVisible(chromedp.CSS("form.accept input[name=name]")),
 		chromedp.SendKeys(chromedp.CSS("form.accept input[name=name]"), "node9"),
+	)
+	if eval[bool](t, b, `document.querySelector('form.accept select').value !== '' || document.querySelector('form.accept').checkValidity()`) {
+		t.Error("the accept form starts with a profile chosen, or submittable without one")
+	}
+	b.do(t, "accepting",
 		chromedp.SetValue(chromedp.CSS("form.accept select[name=profile]"), "worker"),
 		chromedp.SendKeys(chromedp.CSS("form.accept input[name=labels]"), "rack=r9"),
 		chromedp.Click(chromedp.CSS("form.accept button[type=submit]")),
@@ -500,8 +529,32 @@ func TestDashboardAcceptsADiscoveredMachine(t *testing.T) {
 	if !ok || m.Name != "node9" || m.Profile != "worker" || m.Labels["rack"] != "r9" {
 		t.Errorf("after Accept, %s is declared as %+v (%v), want node9, worker, rack=r9", macNew, m, ok)
 	}
+	b.waitFor(t, "the discovered count to go", `document.getElementById('discovered-count').textContent === ''`)
+	b.waitFor(t, "the focus on the heading", `document.activeElement.id === 'discovered-title'`)
 	b.do(t, "opening the machines", chromedp.Click(chromedp.CSS(`a[data-nav="machines"]`)))
 	b.waitFor(t, "node9 in the inventory", `document.querySelector('tr[data-key="node9"]')`)
+
+	// A machine that is not there offers no action.
+	enabled := `[...document.querySelectorAll('.actions button')].filter((b) => !b.disabled && b.offsetParent).length`
+	b.do(t, "opening a machine that does not exist", chromedp.Navigate(l.srv.URL+"/#/machine/nosuch"))
+	b.waitFor(t, "the load error", `!document.getElementById('m-error').hidden`)
+	if n := eval[int](t, b, enabled); n != 0 {
+		t.Errorf("nosuch has %d enabled action buttons, want none", n)
+	}
+
+	// Nor does one deleted while its page is open, whose facts go.
+	b.do(t, "opening node9", chromedp.Navigate(l.srv.URL+"/#/machine/node9"))
+	b.waitFor(t, "node9's facts", `document.getElementById('m-facts').textContent.includes('worker') && `+enabled+` > 0`)
+	if d := eval[string](t, b, `getComputedStyle(document.getElementById('m-power')).display`); d != "none" {
+		t.Errorf("node9's empty power badge has display %q, want none", d)
+	}
+	if err := l.inv.DeleteMachine("node9"); err != nil {
+		t.Fatal(err)
+	}
+	record(t, l.inv, macNew, inventory.Event{Kind: inventory.EventDHCPDiscover, Detail: "arch=x64-efi file=ipxe.efi"})
+	b.waitFor(t, "the load error", `!document.getElementById('m-error').hidden`)
+	b.waitFor(t, "node9's facts to go", `document.getElementById('m-facts').textContent === '' && `+enabled+` === 0`)
+	b.waitFor(t, "the discovered count to come back", `document.getElementById('discovered-count').textContent === '1'`)
 	b.checkClean(t)
 }
 
@@ -509,18 +562,45 @@ func TestDashboardAcceptsADiscoveredMachine(t *testing.T) {
 // every button that changes something disabled, and can sign out.
 func TestDashboardViewer(t *testing.T) {
 	l := newLab(t)
+	for i := range 60 { // more than a page of machines
+		record(t, l.inv, fmt.Sprintf("02:00:00:00:01:%02x", i), inventory.Event{Kind: inventory.EventDiscovered})
+	}
 	b := newBrowser(t, l.srv)
 	b.do(t, "signing in as a viewer",
 		chromedp.Navigate(l.srv.URL+"/#/machine/node1"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
-		chromedp.SendKeys(chromedp.CSS("#token"), l.viewer),
-		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
+		chromedp.SendKeys(chromedp.CSS("#token"), l.viewer+"\r"),
 		chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-kind="dhcp-offer"]`)),
 	)
+	focus := `[document.activeElement.id, getComputedStyle(document.activeElement).outlineStyle !== 'none']`
+	if got := eval[[]any](t, b, focus); !cmp.Equal(got, []any{"machine-title", false}) {
+		t.Errorf("after sign-in, focus [id, ring] = %v, want the heading without a ring", got)
+	}
 	enabled := eval[[]string](t, b, `[...document.querySelectorAll('[data-power], #reprovision')]`+
 		`.filter((b) => !b.disabled).map((b) => b.textContent)`)
 	if len(enabled) != 0 {
 		t.Errorf("a viewer's enabled action buttons = %q, want none", enabled)
+	}
+
+	// A top-bar link used by keyboard moves the focus to the new heading.
+	b.do(t, "following Machines by keyboard",
+		chromedp.Focus(chromedp.CSS(`a[data-nav="machines"]`)),
+		chromedp.KeyEvent("\r"),
+	)
+	b.waitFor(t, "the focus on the heading", `document.activeElement.id === 'machines-title'`)
+	if got := eval[[]any](t, b, focus); !cmp.Equal(got, []any{"machines-title", true}) {
+		t.Errorf("after a keyboard page change, focus [id, ring] = %v, want the heading with a ring", got)
+	}
+	b.waitFor(t, "a full page", `document.querySelectorAll('#machines tr[data-key]').length === 50`)
+
+	// The next page shows from its top, the focus on its heading.
+	b.do(t, "going to the next page",
+		chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, document.body.scrollHeight)`),
+		chromedp.Click(chromedp.CSS(`.pager button[aria-label="Next page"]`)),
+	)
+	b.waitFor(t, "the next page", `document.querySelectorAll('#machines tr[data-key]').length === 13`)
+	if got := eval[[]any](t, b, `[document.activeElement.id, window.scrollY]`); !cmp.Equal(got, []any{"machines-title", 0.0}) {
+		t.Errorf("after Next, [focus, scrollY] = %v, want the heading at the top", got)
 	}
 	b.do(t, "signing out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
 	b.do(t, "reloading", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#token")))

@@ -11,6 +11,7 @@ import * as discoveredCount from './count.js';
 
 const main = document.getElementById('main');
 let unmount = null;
+let quietFocus = false; // the next heading focus comes from a sign-in
 
 // parseHash splits "#/machine/node1?x=1" into a page, its argument and
 // its parameters.
@@ -52,8 +53,18 @@ function mount(mod, arg, params) {
   unmount = null;
   main.replaceChildren();
   unmount = mod.mount(main, {arg, params}) || null;
+  // A new page starts at its top, the focus on its heading: a screen
+  // reader announces it, and Tab goes on from there.
+  window.scrollTo(0, 0);
   const h1 = main.querySelector('h1');
-  if (h1 && document.activeElement === document.body) h1.focus({preventScroll: true});
+  if (!h1) return;
+  // After a sign-in nobody moved the focus by keyboard: no ring then.
+  if (quietFocus) {
+    h1.dataset.quiet = '';
+    h1.addEventListener('blur', () => delete h1.dataset.quiet, {once: true});
+  }
+  quietFocus = false;
+  h1.focus({preventScroll: true});
 }
 
 function showLogin(message) {
@@ -75,6 +86,7 @@ function signedIn() {
   document.title = 'rackboot';
   live.start();
   discoveredCount.start();
+  quietFocus = true;
   if (parseHash().page === 'login' || !location.hash) history.replaceState(null, '', '#/machines');
   route();
 }

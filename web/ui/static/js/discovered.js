@@ -2,8 +2,9 @@
 // with what is known of them, to accept (name and profile) or reject.
 import * as api from './api.js';
 import * as live from './live.js';
+import * as discoveredCount from './count.js';
 import {el, flash, parseTime, setText, template, throttle, timeAgo, toast} from './dom.js';
-import {lastEventCell} from './machines.js';
+import {lastEventCell, lastEventTitle} from './machines.js';
 import {PAGE_SIZE, listOf, renderPager} from './pager.js';
 
 // mount shows the list in main and returns the function that removes it.
@@ -13,6 +14,7 @@ export function mount(main, {params}) {
   const view = new DiscoveredView(page, parseInt(params.get('offset') || '0', 10) || 0);
   view.load();
   view.loadProfiles();
+  discoveredCount.refresh();
   const off = live.subscribe(() => view.soon());
   return () => { off(); view.seq = -1; };
 }
@@ -26,6 +28,7 @@ class DiscoveredView {
     this.profiles = [];
     this.seq = 0;
     this.open = null; // the MAC whose accept form is open; its row is kept
+    this.wantFocus = null; // where the next load puts the focus (see restoreFocus)
     this.soon = throttle(() => { if (!this.open) this.load(); }, 2000);
   }
 
@@ -55,9 +58,47 @@ class DiscoveredView {
     setText(this.summary, `${total.toLocaleString()} waiting`);
     renderPager(this.page.querySelector('.pager'),
       {total, offset: page.offset || 0, limit: page.limit || PAGE_SIZE},
-      (o) => { this.offset = o; this.load(); });
+      (o) => this.goTo(o));
+    const focus = this.wantFocus || this.focused();
+    this.wantFocus = null;
     this.tbody.replaceChildren(...(items.length ? items.map((m) => this.row(m)) :
       [el('tr', {}, el('td', {colspan: 7, class: 'empty'}, 'No machine is waiting.'))]));
+    if (focus) this.restoreFocus(focus);
+  }
+
+  // focused says which row button has the focus, so that a reload keeps
+  // it there.
+  focused() {
+    const at = document.activeElement;
+    const tr = at && at.tagName === 'BUTTON' && this.tbody.contains(at) && at.closest('tr[data-mac]');
+    if (!tr) return null;
+    return {mac: tr.dataset.mac, selector: at.classList.contains('primary') ? 'button.primary' : 'button:not(.primary)'};
+  }
+
+  // restoreFocus focuses {mac, selector, next}: the button of mac's row;
+  // when the row is gone, the Accept button of the next row, or the
+  // heading.
+  restoreFocus({mac, selector, next}) {
+    const row = (m) => m && this.tbody.querySelector(`tr[data-mac="${CSS.escape(m)}"]`);
+    const target = (row(mac) && row(mac).querySelector(selector)) ||
+      (row(next) && row(next).querySelector('button.primary'));
+    if (target) target.focus();
+    else if (next !== undefined) this.page.querySelector('h1').focus();
+  }
+
+  // goTo shows the page at offset from its top, the focus on the heading.
+  goTo(offset) {
+    this.offset = offset;
+    this.load();
+    window.scrollTo(0, 0);
+    this.page.querySelector('h1').focus();
+  }
+
+  // refocus reloads the list, then puts the focus back on the button of
+  // mac's row (see restoreFocus).
+  refocus(mac, selector, next) {
+    this.wantFocus = {mac, selector, next: next || null};
+    return this.load();
   }
 
   row(m) {
@@ -70,7 +111,7 @@ class DiscoveredView {
       el('td', {class: 'clip', title: m.vendor_class || null}, m.vendor_class || '—'),
       el('td', {}, timeAgo(parseTime(m.first_seen))),
       el('td', {}, relayText(m.relay)),
-      el('td', {class: 'clip'}, ...lastEventCell(m.last_event)),
+      el('td', {class: 'last clip', title: lastEventTitle(m.last_event) || null}, ...lastEventCell(m.last_event)),
       el('td', {}, el('div', {class: 'buttons'},
         el('button', {type: 'button', class: 'primary', disabled: !operator,
           title: operator ? null : 'Operators only', onclick: () => this.showAccept(tr, mac)}, 'Accept…'),
@@ -125,7 +166,15 @@ class DiscoveredView {
     }
     this.open = null;
     toast(`Accepted ${mac} as ${body.name}.`);
-    this.load();
+    discoveredCount.refresh();
+    await this.refocus(mac, 'button.primary', this.nextRow(mac));
+  }
+
+  // nextRow is the MAC of the row after mac's (or before it), if any.
+  nextRow(mac) {
+    const macs = [...this.tbody.querySelectorAll('tr[data-mac]')].map((tr) => tr.dataset.mac);
+    const i = macs.indexOf(mac);
+    return macs[i + 1] || macs[i - 1] || null;
   }
 
   // reject makes rackboot ignore mac's DHCP, or, with on false, answer
@@ -143,7 +192,8 @@ class DiscoveredView {
       return;
     }
     flash(button.closest('tr'));
-    this.load();
+    discoveredCount.refresh();
+    await this.refocus(mac, 'button:not(.primary)', null);
   }
 }
 

@@ -3,6 +3,7 @@
 // view.
 import * as api from './api.js';
 import * as live from './live.js';
+import * as discoveredCount from './count.js';
 import {el, labelChips, parseTime, powerBadge, setText, stateBadge, template, throttle,
   timeAgo} from './dom.js';
 import {renderTimeline, summary} from './timeline.js';
@@ -36,14 +37,16 @@ class MachineView {
     setText(this.$('#machine-title'), this.id);
     document.title = `${this.id} · rackboot`;
     for (const b of this.page.querySelectorAll('[data-power]')) {
-      b.addEventListener('click', () => this.ask(b, () => this.power(b.dataset.power)));
+      b.addEventListener('click', () => this.ask(b, () => this.power(b.dataset.power, b)));
     }
-    this.$('#reprovision').addEventListener('click', (e) => this.ask(e.target, () => this.reprovision()));
+    const re = this.$('#reprovision');
+    re.addEventListener('click', () => this.ask(re, () => this.reprovision(re)));
     this.$('#explain-btn').addEventListener('click', () => this.explain());
     this.$('#confirm-yes').addEventListener('click', () => this.confirmed());
     this.$('#confirm-no').addEventListener('click', () => this.cancel());
     this.$('#confirm').addEventListener('keydown', (e) => { if (e.key === 'Escape') this.cancel(); });
     this.off = live.subscribe((msg) => this.onEvent(msg));
+    this.enableActions(); // nothing to act on until the machine is loaded
     this.load();
   }
 
@@ -58,13 +61,35 @@ class MachineView {
       info = await api.get(`/api/v1/machines/${api.enc(this.id)}?timeline=1`);
       if (!info.timeline) info.timeline = await api.get(`/api/v1/machines/${api.enc(this.id)}/timeline`);
     } catch (err) {
-      if (!this.stopped) this.say(`Could not load ${this.id}: ${err.message}`, true);
+      if (!this.stopped) this.failed(err);
       return;
     }
     if (this.stopped) return;
+    this.$('#m-error').hidden = true;
     this.info = info;
     this.mergeEvents(info.timeline || []);
     this.render();
+  }
+
+  // failed shows why the machine could not be loaded. A machine that is
+  // not there (never was, or deleted meanwhile) loses its facts, its
+  // timeline and its actions.
+  failed(err) {
+    const box = this.$('#m-error');
+    setText(box.querySelector('span'), `${this.id}: ${err.message}`);
+    box.hidden = false;
+    if (err.status !== 404) return;
+    const wasShown = !!this.info;
+    this.info = null;
+    this.events = [];
+    this.cancel(false);
+    for (const id of ['#m-state', '#m-power', '#m-source']) setText(this.$(id), '');
+    for (const id of ['#m-diagnosis', '#m-conflict', '#explain']) this.$(id).hidden = true;
+    this.$('#m-facts').replaceChildren();
+    this.$('#timeline').replaceChildren();
+    setText(this.$('#tl-summary'), '');
+    this.enableActions();
+    if (wasShown) discoveredCount.refresh(); // its MACs may be discovered again
   }
 
   mergeEvents(events) {
@@ -78,7 +103,8 @@ class MachineView {
     setText(this.$('#machine-title'), m.name || m.macs[0]);
     document.title = `${m.name || m.macs[0]} · rackboot`;
     this.$('#m-state').replaceWith(Object.assign(stateBadge(m.state), {id: 'm-state'}));
-    this.$('#m-power').replaceWith(Object.assign(m.power ? powerBadge(m.power) : el('span'), {id: 'm-power'}));
+    this.$('#m-power').replaceWith(Object.assign(m.power ? powerBadge(m.power) : el('span', {class: 'badge'}),
+      {id: 'm-power'}));
     setText(this.$('#m-source'), sourceText(m));
     const diag = this.$('#m-diagnosis');
     diag.hidden = !m.diagnosis;
@@ -97,13 +123,19 @@ class MachineView {
     this.fresh.clear();
   }
 
+  // enableActions enables the buttons that may act on the machine shown:
+  // none while it is not loaded or an action runs.
   enableActions() {
     const m = this.info;
-    const why = !api.canOperate() ? 'Operators only' : !m.name ? 'Not in the inventory' : '';
+    const why = !m ? 'The machine is not loaded' : !api.canOperate() ? 'Operators only' :
+      !m.name ? 'Not in the inventory' : '';
     for (const b of this.page.querySelectorAll('[data-power], #reprovision')) {
       b.disabled = !!why || !!this.busy;
       b.title = why;
     }
+    const explain = this.$('#explain-btn');
+    explain.disabled = !m;
+    explain.title = m ? '' : 'The machine is not loaded';
   }
 
   onEvent({mac, event}) {
@@ -117,6 +149,7 @@ class MachineView {
 
   // ask runs act at once, or after a confirm when button asks for one.
   ask(button, act) {
+    if (!this.info || this.busy) return;
     const what = button.dataset.confirm;
     if (!what) {
       act();
@@ -145,36 +178,47 @@ class MachineView {
     if (refocus && p) p.button.focus();
   }
 
-  async power(action) {
-    await this.act(`Power ${action}…`, async () => {
+  async power(action, button) {
+    await this.act(button, `Power ${action}…`, async () => {
       const r = await api.post(`/api/v1/machines/${api.enc(this.info.name)}/power`, {action});
       const state = r.power ? `; power is ${r.power}` : '';
       return `Power ${r.action} done in ${r.duration_ms} ms${state}${r.detail ? `: ${r.detail}` : ''}.`;
     });
   }
 
-  async reprovision() {
-    await this.act('Queueing the reprovision…', async () => {
+  async reprovision(button) {
+    await this.act(button, 'Queueing the reprovision…', async () => {
       const j = await api.post(`/api/v1/machines/${api.enc(this.info.name)}/reprovision`, {});
       return `Reprovision ${j.state}${j.stage ? ` (${j.stage})` : ''}; follow it on the timeline.`;
     });
   }
 
-  // act runs one operation, with the buttons disabled meanwhile, and says
-  // how it went.
-  async act(doing, fn) {
+  // act runs one operation, with the buttons disabled meanwhile, says how
+  // it went and gives the focus back to button.
+  async act(button, doing, fn) {
     this.busy = true;
-    this.enableActions();
-    this.say(doing, false);
     try {
+      this.enableActions();
+      this.say(doing, false);
       this.say(await fn(), false, true);
     } catch (err) {
       this.say(actionError(err), true);
     } finally {
       this.busy = false;
       this.enableActions();
+      this.refocus(button);
       this.refresh();
     }
+  }
+
+  // refocus puts the focus back on button after an action, unless the
+  // operator has moved it elsewhere meanwhile; a button that is disabled
+  // now hands it to the message saying why.
+  refocus(button) {
+    const at = document.activeElement;
+    if (at && at !== document.body && at !== button && !this.$('#confirm').contains(at)) return;
+    if (!button.disabled) button.focus();
+    else this.$('#action-msg').focus();
   }
 
   say(text, isError, ok) {
@@ -184,8 +228,9 @@ class MachineView {
   }
 
   async explain() {
+    if (!this.info) return;
     const box = this.$('#explain');
-    const id = this.info ? this.info.name || this.info.macs[0] : this.id;
+    const id = this.info.name || this.info.macs[0];
     let x;
     try {
       x = await api.get(`/api/v1/machines/${api.enc(id)}/explain`);

@@ -91,7 +91,13 @@ class MachinesView {
   goTo(offset) {
     this.offset = offset;
     this.load();
-    this.page.querySelector('h1').focus({preventScroll: true});
+  }
+
+  // move shows the page at offset from its top, the focus on the heading.
+  move(offset) {
+    this.goTo(offset);
+    window.scrollTo(0, 0);
+    this.page.querySelector('h1').focus();
   }
 
   // syncHash keeps the address bar on the filters and page shown, so
@@ -129,9 +135,9 @@ class MachinesView {
     this.summary.classList.remove('error');
     const total = page.total ?? items.length;
     setText(this.summary, `${total.toLocaleString()} machine${total === 1 ? '' : 's'}` +
-      (FILTERS.some((k) => this.filters[k]) ? ' match' : ''));
+      (FILTERS.some((k) => this.filters[k]) ? (total === 1 ? ' matches' : ' match') : ''));
     renderPager(this.pager, {total, offset: page.offset || 0, limit: page.limit || PAGE_SIZE},
-      (o) => this.goTo(o));
+      (o) => this.move(o));
     this.renderRows(items);
   }
 
@@ -162,7 +168,10 @@ class MachinesView {
       return;
     }
     const cell = tr.querySelector('td.last');
-    if (cell) cell.replaceChildren(...lastEventCell(event));
+    if (cell) {
+      cell.replaceChildren(...lastEventCell(event));
+      cell.title = lastEventTitle(event);
+    }
     flash(tr);
     this.soon();
   }
@@ -200,8 +209,14 @@ function machineRow(m) {
     el('td', {class: 'power'}, powerBadge(m.power)),
     el('td', {class: 'clip', title: m.diagnosis || null}, m.node || '—',
       m.diagnosis ? el('span', {class: 'sub error'}, m.diagnosis) : null),
-    el('td', {class: 'last clip'}, ...lastEventCell(m.last_event)),
+    el('td', {class: 'last clip', title: lastEventTitle(m.last_event) || null}, ...lastEventCell(m.last_event)),
   );
+}
+
+// lastEventTitle is the full text of an event, for a cell that may cut it.
+export function lastEventTitle(ev) {
+  if (!ev) return '';
+  return ev.detail ? `${ev.kind}: ${ev.detail}` : ev.kind;
 }
 
 // lastEventCell shows an event's kind, how long ago, and its detail.
