@@ -123,7 +123,7 @@ func (mi *MachineInfo) merge(sts []inventory.Status) {
 		if st.State == "" {
 			continue
 		}
-		if mi.FirstSeen.IsZero() || st.FirstSeen.Before(mi.FirstSeen) {
+		if !st.FirstSeen.IsZero() && (mi.FirstSeen.IsZero() || st.FirstSeen.Before(mi.FirstSeen)) {
 			mi.FirstSeen = st.FirstSeen
 		}
 		if mi.State == "" || st.LastEvent.Seq > stateSeq {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -254,4 +255,18 @@ func TestNotFound(t *testing.T) {
 		t.Errorf("PATCH machine = %d, Allow %q, want 405, Allow GET, HEAD, PUT, DELETE", w.Code, w.Header().Get("Allow"))
 	}
 	wantJSONError(t, w.Header().Get("Content-Type"), w.Body.Bytes())
+}
+
+// A MAC that only an operator's action touched (no first sighting) does
+// not hide when the machine's other MAC was first seen.
+func TestMergeKeepsTheFirstSighting(t *testing.T) {
+	seen := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var mi MachineInfo
+	mi.merge([]inventory.Status{
+		{MAC: mac2, State: inventory.StateBooting, FirstSeen: seen, LastEvent: inventory.Event{Seq: 3}},
+		{MAC: mac3, State: inventory.StateBooting, LastEvent: inventory.Event{Seq: 5}},
+	})
+	if !mi.FirstSeen.Equal(seen) {
+		t.Errorf("FirstSeen = %v, want %v", mi.FirstSeen, seen)
+	}
 }
