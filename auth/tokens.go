@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -171,15 +172,21 @@ func ParseEnvTokens(s string) ([]Entry, error) {
 // AppendToken adds e to the tokens file at path, creating it when
 // missing. The file is replaced atomically (a temporary file renamed over
 // it) with mode 0600, and keeps what was in it, comments included. A
-// name or hash the file already has is an error.
-//
-// TODO(#6): two processes appending at the same moment may lose one
-// entry; a lock file would serialise them.
+// name or hash the file already has is an error. Appends to one file
+// take turns (a lock file beside it), so none is lost.
 func AppendToken(path string, e Entry) error {
 	e, err := e.normalize()
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
+	}
+	unlock, err := lockFile(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading tokens file: %w", err)

@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -260,4 +262,32 @@ func FuzzParseEnvTokens(f *testing.F) {
 			t.Errorf("ParseEnvTokens accepted entries NewKeyring refuses: %v", err)
 		}
 	})
+}
+
+// Appends from many processes at once each keep their entry.
+func TestAppendTokenConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens")
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			tok, err := NewToken()
+			if err == nil {
+				err = AppendToken(path, Entry{Name: fmt.Sprintf("user%d", i), Role: Viewer, Hash: Hash(tok)})
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := ReadTokensFile(path)
+	if err != nil || len(entries) != n {
+		t.Fatalf("tokens file holds %d entries (%v), want %d", len(entries), err, n)
+	}
 }
