@@ -247,10 +247,11 @@ func claim(claimed map[string]bool, m inventory.Machine) {
 	}
 }
 
-// enrichAll fills in what the timelines of items tell.
-// TODO(#6): one timeline read per machine; a page of maxLimit machines
-// with long timelines reads a lot. Keep the newest offer and power event
-// per MAC in the status if that shows.
+// enrichAll fills in what the timelines of items tell. It reads one
+// timeline per machine of the page: BenchmarkListMachines measures a
+// page of 50 over 5,000 machines at tens of milliseconds; keeping the
+// newest offer and power event in the status would save those reads if
+// pages grow costly.
 func (s *Server) enrichAll(items []MachineInfo) error {
 	var errs []error
 	for i := range items {
