@@ -129,6 +129,9 @@ func TestRequireBearer(t *testing.T) {
 	if got.status != 200 || got.body != `{"name":"bob","role":"viewer","csrf":""}`+"\n" {
 		t.Errorf("GET /api/v1/session with a bearer token = %d %s", got.status, got.body)
 	}
+	if got := r.do(t, "GET", "/api/v1/session?x=1", bearer(r.viewTok), ""); got.status != 400 || got.code != "bad_request" {
+		t.Errorf("GET /api/v1/session?x=1 = %d %q, want 400 bad_request", got.status, got.code)
+	}
 }
 
 // login signs in with tok as a form and returns the cookie and answer.

@@ -137,6 +137,10 @@ func (g *Guard) Session(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, codeUnauthorized, "sign in first")
 		return
 	}
+	if r.URL.RawQuery != "" {
+		writeError(w, http.StatusBadRequest, codeBadRequest, "this route takes no query parameters")
+		return
+	}
 	info := SessionInfo{Name: id.Name, Role: id.Role}
 	if c, ok := r.Context().Value(credentialKey).(credential); ok && c.sess != nil {
 		info.CSRF = c.sess.CSRF
