@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -42,5 +44,18 @@ func TestParseInterspersed(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	if _, err := parseInterspersed(fs, []string{"node1", "--nope"}); err == nil {
 		t.Error("an unknown flag after an operand was accepted")
+	}
+}
+
+func TestOperandCountSaysWhy(t *testing.T) {
+	var stderr strings.Builder
+	err := run(t.Context(), []string{"power", "node3"}, io.Discard, &stderr, func(string) string { return "" })
+	if !errors.Is(err, errUsage) || !strings.Contains(stderr.String(), "rackboot power: want 2 operand(s), got 1") {
+		t.Errorf("power node3 = %v, stderr %q; want a usage error saying an operand is missing", err, stderr.String())
+	}
+	stderr.Reset()
+	err = run(t.Context(), []string{"pxe-once", "node1", "node2"}, io.Discard, &stderr, func(string) string { return "" })
+	if !errors.Is(err, errUsage) || !strings.Contains(stderr.String(), `unexpected argument "node2"`) {
+		t.Errorf("pxe-once node1 node2 = %v, stderr %q; want a usage error naming node2", err, stderr.String())
 	}
 }

@@ -101,6 +101,16 @@ func apiFlags(name, operands string, stderr io.Writer) (*flag.FlagSet, *clientSe
 	return bmcFlags(name, operands, stderr)
 }
 
+// operandCount says how the operands given differ from the n wanted.
+func operandCount(n int, got []string) string {
+	switch {
+	case len(got) < n:
+		return fmt.Sprintf("want %d operand(s), got %d", n, len(got))
+	default:
+		return fmt.Sprintf("unexpected argument %q", got[n])
+	}
+}
+
 // parseCommand parses args, flags and exactly n operands in any order
 // ("accept MAC --name N" as well as "accept --name N MAC"), and fills the
 // client flags not given from the environment. The command's own flags
@@ -113,6 +123,7 @@ func parseCommand(fs *flag.FlagSet, cs *clientSettings, args []string,
 		return nil, err
 	}
 	if len(operands) != n {
+		fmt.Fprintf(fs.Output(), "rackboot %s: %s\n", fs.Name(), operandCount(n, operands))
 		fs.Usage()
 		return nil, errUsage
 	}
