@@ -128,7 +128,7 @@ func TestClientFindsToken(t *testing.T) {
 // client.
 func parseClient(t *testing.T, args []string, env map[string]string) (*apiClient, error) {
 	t.Helper()
-	fs, cs := bmcFlags("test", "", &strings.Builder{})
+	fs, cs := apiFlags("test", "", &strings.Builder{})
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -93,48 +92,4 @@ func reject(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	}
 	fmt.Fprintf(stdout, "%s: %s\n", operands[0], done)
 	return nil
-}
-
-// apiFlags returns the flag set of a command that calls the API, with the
-// client flags on it.
-func apiFlags(name, operands string, stderr io.Writer) (*flag.FlagSet, *clientSettings) {
-	return bmcFlags(name, operands, stderr)
-}
-
-// operandCount says how the operands given differ from the n wanted.
-func operandCount(n int, got []string) string {
-	switch {
-	case len(got) < n:
-		return fmt.Sprintf("want %d operand(s), got %d", n, len(got))
-	default:
-		return fmt.Sprintf("unexpected argument %q", got[n])
-	}
-}
-
-// parseCommand parses args, flags and exactly n operands in any order
-// ("accept MAC --name N" as well as "accept --name N MAC"), and fills the
-// client flags not given from the environment. The command's own flags
-// are not read from the environment: RACKBOOT_NAME should not name a
-// machine.
-func parseCommand(fs *flag.FlagSet, cs *clientSettings, args []string,
-	getenv func(string) string, n int) ([]string, error) {
-	operands, err := parseInterspersed(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	if len(operands) != n {
-		fmt.Fprintf(fs.Output(), "rackboot %s: %s\n", fs.Name(), operandCount(n, operands))
-		fs.Usage()
-		return nil, errUsage
-	}
-	given := map[string]string{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
-	cfs := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
-	cs.addFlags(cfs) // resets cs to the defaults: set again what was given
-	for name, v := range given {
-		if cfs.Lookup(name) != nil {
-			cfs.Set(name, v)
-		}
-	}
-	return operands, applyDefaults(cfs, getenv)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,7 +21,7 @@ type bmcAnswer struct {
 
 // power runs "rackboot power MACHINE status|on|off|cycle|reset".
 func power(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs, cs := bmcFlags("power", "MACHINE status|on|off|cycle|reset", stderr)
+	fs, cs := apiFlags("power", "MACHINE status|on|off|cycle|reset", stderr)
 	ops, err := parseCommand(fs, cs, args, getenv, 2)
 	if err != nil {
 		return err
@@ -37,7 +36,7 @@ func power(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 
 // pxeOnce runs "rackboot pxe-once [--persistent] MACHINE".
 func pxeOnce(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs, cs := bmcFlags("pxe-once", "[--persistent] MACHINE", stderr)
+	fs, cs := apiFlags("pxe-once", "[--persistent] MACHINE", stderr)
 	persistent := fs.Bool("persistent", false, "boot from the network on every boot, not only the next")
 	ops, err := parseCommand(fs, cs, args, getenv, 1)
 	if err != nil {
@@ -49,40 +48,6 @@ func pxeOnce(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	body := map[string]any{"persistent": *persistent}
 	return bmcCall(ctx, c, ops[0], "pxe-once", body, stdout)
-}
-
-// bmcFlags returns the flag set of a command that acts through the API,
-// with the client flags on it.
-func bmcFlags(name, operands string, stderr io.Writer) (*flag.FlagSet, *clientSettings) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: rackboot %s [flags] %s\n", name, operands)
-		fs.PrintDefaults()
-	}
-	var cs clientSettings
-	cs.addFlags(fs)
-	return fs, &cs
-}
-
-// parseInterspersed parses args into fs with flags and operands in any
-// order ("power node1 status --server URL" as well as "power --server URL
-// node1 status") and returns the operands. "--" ends the flags.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var ops []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return ops, nil
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(ops, rest...), nil
-		}
-		ops, args = append(ops, rest[0]), rest[1:]
-	}
 }
 
 // bmcTimeout bounds a BMC call of the CLI; the server's own bound is 14

@@ -111,7 +111,7 @@ func (d *deadlineList) Set(v string) error {
 // reprovision runs "rackboot reprovision [flags] MACHINE...".
 func reprovision(ctx context.Context, args []string, stdout, stderr io.Writer,
 	getenv func(string) string) error {
-	fs, cs := bmcFlags("reprovision", "MACHINE...", stderr)
+	fs, cs := apiFlags("reprovision", "MACHINE...", stderr)
 	maxInFlight := fs.Int("max-in-flight", 0,
 		"at most `K` of these machines at once; the next starts when one finishes (0: the server's limit)")
 	wait := fs.Bool("wait", false, "wait until every machine is done or failed; fail if any failed")
