@@ -84,7 +84,7 @@ func (a *Admin) routes() *chi.Mux {
 	r.Post("/login", a.cfg.Guard.Login)
 	r.Post("/logout", a.cfg.Guard.Logout)
 	r.Group(func(r chi.Router) {
-		r.Use(a.cfg.Guard.Require, a.stampActor)
+		r.Use(a.cfg.Guard.Require, a.guarded)
 		r.Get("/api/v1/session", a.cfg.Guard.Session)
 		s.apiRoutes(r)
 		if a.cfg.Metrics != nil {
@@ -124,26 +124,30 @@ func (a *Admin) Serve(ctx context.Context, ln net.Listener) error {
 		a.srv.stopStreams)
 }
 
-// stampActor puts the authenticated caller's name where the routes that
-// record who asked read it, replacing whatever the client sent, and lets
-// long-lived answers check the credential again (see allowed).
-func (a *Admin) stampActor(next http.Handler) http.Handler {
+// guarded leaves in each request the guard let through who its caller is,
+// for the timeline's "by", and a way to check the credential again, for
+// long-lived answers (see allowed).
+func (a *Admin) guarded(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Header.Set(ActorHeader, a.cfg.Guard.Who(r))
-		still := func() bool { return a.cfg.Guard.Still(r) }
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stillKey{}, still)))
+		c := caller{name: a.cfg.Guard.Who(r), still: func() bool { return a.cfg.Guard.Still(r) }}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 	})
 }
 
-// stillKey keys the credential check stampActor leaves in a request's
-// context.
-type stillKey struct{}
+// caller is who a request that passed the guard comes from.
+type caller struct {
+	name  string
+	still func() bool
+}
+
+// callerKey keys the caller guarded leaves in a request's context.
+type callerKey struct{}
 
 // allowed reports whether r's credential still allows it. Requests that
 // did not come through the admin listener's guard have nothing to lose.
 func allowed(r *http.Request) bool {
-	still, ok := r.Context().Value(stillKey{}).(func() bool)
-	return !ok || still()
+	c, ok := r.Context().Value(callerKey{}).(caller)
+	return !ok || c.still()
 }
 
 // secureHeaders sets the headers every admin answer carries: no framing,

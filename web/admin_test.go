@@ -135,7 +135,7 @@ func TestAdminStampsTheAuthenticatedActor(t *testing.T) {
 	var got string
 	e.srv.SetBMC(bmcFunc(func(who string) { got = who }))
 	w := e.do(t, request{method: "POST", target: "/api/v1/machines/node1/power",
-		body: `{"action":"status"}`, header: http.Header{ActorHeader: {"mallory"}}})
+		body: `{"action":"status"}`, header: http.Header{"X-Rackboot-Actor": {"mallory"}}})
 	if w.Code != http.StatusOK {
 		t.Fatalf("power status = %d %s", w.Code, w.Body)
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"time"
-	"unicode"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rackboot/rackboot/bmc"
@@ -18,17 +17,12 @@ import (
 // Limits of the BMC routes.
 const (
 	maxBMCBody = 4 << 10
-	maxActor   = 64
 	// bmcWriteTimeout replaces the server's write timeout for BMC
 	// requests: a power off waits for the OS to shut down.
 	bmcWriteTimeout = 15 * time.Minute
 	// bmcTimeout bounds an operation, waiting for its BMC included.
 	bmcTimeout = bmcWriteTimeout - time.Minute
 )
-
-// ActorHeader names who asked for a BMC operation, for the timeline; the
-// CLI sets it to the user's login name.
-const ActorHeader = "X-Rackboot-Actor"
 
 // BMC drives machines' BMCs for the API; *bmc.Controller implements it.
 // Its methods are called from many requests at once, and each records
@@ -155,20 +149,14 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, limit int64, requ
 	return errors.New("body: data after the JSON value")
 }
 
-// actor says who asked: the X-Rackboot-Actor header when it is short and
-// printable, and the client's address.
+// actor says who asked, for the timeline: the authenticated caller's name
+// (see guarded) and the client's address.
 func actor(r *http.Request) string {
 	who := "api " + remoteIP(r).String()
-	name := r.Header.Get(ActorHeader)
-	if name == "" || len(name) > maxActor {
-		return who
+	if c, ok := r.Context().Value(callerKey{}).(caller); ok && c.name != "" {
+		return c.name + " via " + who
 	}
-	for _, c := range name {
-		if !unicode.IsPrint(c) {
-			return who
-		}
-	}
-	return name + " via " + who
+	return who
 }
 
 // writeBMCResult answers the operation's result, or its error with a

@@ -82,7 +82,7 @@ func TestBMCThroughTheAPI(t *testing.T) {
 	t.Cleanup(sim.Close)
 	srv, inv := bmcServer(t, sim, nil)
 	// The caller is the token's owner, whatever the client claims.
-	mallory := http.Header{ActorHeader: {"mallory"}}
+	mallory := http.Header{"X-Rackboot-Actor": {"mallory"}}
 
 	w := post(t, srv, "/api/v1/machines/node1/power", `{"action": "on"}`, mallory)
 	var res BMCResult

@@ -54,7 +54,7 @@ func TestReprovisionRoute(t *testing.T) {
 	e := newEnv(t)
 	withWorkflow(t, e)
 	w := e.do(t, request{method: http.MethodPost, target: "/api/v1/machines/node1/reprovision",
-		header: http.Header{ActorHeader: {"mallory"}}})
+		header: http.Header{"X-Rackboot-Actor": {"mallory"}}})
 	if w.Code != http.StatusAccepted {
 		t.Fatalf("POST reprovision = %d %q, want 202", w.Code, w.Body)
 	}

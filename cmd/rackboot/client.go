@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -37,11 +36,6 @@ const (
 	// tokenEnv holds the token itself, not a file name.
 	tokenEnv = "RACKBOOT_TOKEN"
 )
-
-// actorHeader names who asked, for the machine's timeline
-// (web.ActorHeader). The admin listener replaces it with the token's
-// name; it is sent for servers that predate tokens.
-const actorHeader = "X-Rackboot-Actor"
 
 // clientSettings are the flags of every command that talks to a running
 // rackboot's admin listener.
@@ -245,9 +239,6 @@ func (a *apiClient) request(ctx context.Context, method, path string, body any) 
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
-	}
-	if u, err := user.Current(); err == nil {
-		req.Header.Set(actorHeader, u.Username)
 	}
 	return req, nil
 }
