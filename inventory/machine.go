@@ -58,6 +58,10 @@ var states = []State{StateDiscovered, StateBooting, StateOSBooted, StateIgnition
 // Known reports whether s is one of the machine states above.
 func (s State) Known() bool { return slices.Contains(states, s) }
 
+// States returns every machine state, in the order a machine normally
+// passes through them.
+func States() []State { return slices.Clone(states) }
+
 // LocalBoot is how an installed machine's iPXE script hands the boot to
 // the machine's local disk.
 type LocalBoot string

@@ -32,14 +32,6 @@ type Inventory interface {
 	Watch(buf int) *inventory.Watcher
 }
 
-// states are the values of rackboot_machines' state label reported even
-// when no machine is in them, so that their series never vanish.
-var states = []inventory.State{
-	inventory.StateDiscovered, inventory.StateBooting, inventory.StateOSBooted,
-	inventory.StateIgnitionServed, inventory.StateCSRPending, inventory.StateRegistered,
-	inventory.StateReady, inventory.StateDegraded, inventory.StateFailed,
-}
-
 // Machines exports rackboot_machines{state}, read from the store at
 // scrape time, and rackboot_power_on_to_ready_seconds, observed from the
 // event stream while Run runs. Make it with New.
@@ -88,23 +80,15 @@ func (m *Machines) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(m.desc, err)
 		return
 	}
-	for _, s := range states {
+	// Every state is reported, zero or not, so that no series vanishes.
+	for _, s := range inventory.States() {
 		ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, float64(counts[s]), string(s))
 	}
 	for s, n := range counts {
-		if !known(s) {
+		if !s.Known() {
 			ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, float64(n), string(s))
 		}
 	}
-}
-
-func known(s inventory.State) bool {
-	for _, k := range states {
-		if s == k {
-			return true
-		}
-	}
-	return false
 }
 
 // read returns the machines by state, from the cache while it is fresh.

@@ -232,8 +232,8 @@ func TestMachinesNeverSeen(t *testing.T) {
 	if got := gauge(t, reg, inventory.StateDiscovered); got != 1 {
 		t.Errorf("discovered = %v, want 1: two MACs were only accepted or rejected", got)
 	}
-	if n := testutil.CollectAndCount(m, "rackboot_machines"); n != len(states) {
-		t.Errorf("rackboot_machines has %d series, want one per state (%d)", n, len(states))
+	if n := testutil.CollectAndCount(m, "rackboot_machines"); n != len(inventory.States()) {
+		t.Errorf("rackboot_machines has %d series, want one per state (%d)", n, len(inventory.States()))
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("GatherAndLint() = %v, %v; want no problems", problems, err)
