@@ -32,7 +32,7 @@ const (
 func filledInventory(t *testing.T) *Inventory {
 	t.Helper()
 	inv := newDeclareInventory(t, t.TempDir())
-	inv.Store.now = func() time.Time { return dumpNow }
+	storeOf(inv).now = func() time.Time { return dumpNow }
 	node9 := apiMachine("node9", mac9)
 	node9.Labels = map[string]string{"rack": "r2"}
 	node9.Address = netip.MustParseAddr("192.0.2.59")
@@ -67,12 +67,12 @@ func filledInventory(t *testing.T) *Inventory {
 	if _, err := inv.RecordByIP(ip100, Event{Kind: EventDiscovered}); err != nil {
 		t.Fatal(err)
 	}
-	mustTake(t, inv.Store, "node1", 1, StepInstallerServed)
-	mustTake(t, inv.Store, "node1", 1, StepInstalled)
+	mustTake(t, storeOf(inv), "node1", 1, StepInstallerServed)
+	mustTake(t, storeOf(inv), "node1", 1, StepInstalled)
 	if _, err := inv.NewGeneration("node9"); err != nil {
 		t.Fatal(err)
 	}
-	mustTake(t, inv.Store, "node9", 2, StepInstallerServed)
+	mustTake(t, storeOf(inv), "node9", 2, StepInstallerServed)
 	must(t, inv.PutJob(JobRecord{Machine: "node9", MAC: mac9, Attempt: 1, Attempts: 2,
 		Generation: 2, Stage: "os-callback", By: "alice", Queued: dumpNow, Started: dumpNow,
 		After: 3, Powered: dumpNow.Add(time.Second)}))
@@ -146,7 +146,7 @@ func rawBuckets(t *testing.T, s *Store) map[string]rawBucket {
 // the two dumps, and every byte of the two store files' buckets, are the
 // same.
 func TestDumpRestoreRoundTrip(t *testing.T) {
-	src := filledInventory(t).Store
+	src := storeOf(filledInventory(t))
 	d1 := mustDump(t, src)
 	checkEverySection(t, d1)
 
@@ -186,7 +186,7 @@ func checkEverySection(t *testing.T, d Dump) {
 // on its restored copy: every result is the same, and new events are
 // numbered after the dump's.
 func TestRestoredStoreBehavesTheSame(t *testing.T) {
-	src := filledInventory(t).Store
+	src := storeOf(filledInventory(t))
 	d := mustDump(t, src)
 	dst := emptyStore(t)
 	must(t, dst.Restore(d))
@@ -234,7 +234,7 @@ func sameError(a, b error) bool {
 // declares and rejects what the source did.
 func TestRestoredInventory(t *testing.T) {
 	dst := emptyStore(t)
-	must(t, dst.Restore(mustDump(t, filledInventory(t).Store)))
+	must(t, dst.Restore(mustDump(t, storeOf(filledInventory(t)))))
 	inv := New(mustParse(t, declareDoc), dst)
 	if errs := inv.Conflicts(); len(errs) > 0 {
 		t.Errorf("Conflicts() = %v, want none", errs)
@@ -271,7 +271,7 @@ func TestRestoreRefusesAStoreWithState(t *testing.T) {
 		{"a boot uuid", func(s *Store) error { return s.PutBootUUID(mac1, strings.Repeat("a", 32)) }, "holds boot UUIDs"},
 		{"a job", func(s *Store) error { return s.PutJob(JobRecord{Machine: "node1"}) }, "holds reprovision jobs"},
 		{"a generation", func(s *Store) error { _, err := s.NewGeneration("node1"); return err }, "holds provisioning records"},
-		{"a rejection", func(s *Store) error { return s.putRejection(mac66) }, "holds rejected MACs"},
+		{"a rejection", func(s *Store) error { return s.PutRejection(mac66) }, "holds rejected MACs"},
 		{"a declined address", func(s *Store) error {
 			return s.PutDeclined(netip.MustParseAddr("192.0.2.5"), dumpNow.Add(time.Hour))
 		}, "holds declined addresses"},
@@ -291,7 +291,7 @@ func TestRestoreRefusesAStoreWithState(t *testing.T) {
 		})
 	}
 	t.Run("a full store", func(t *testing.T) {
-		s := filledInventory(t).Store
+		s := storeOf(filledInventory(t))
 		if err := s.Restore(mustDump(t, s)); !errors.Is(err, ErrNotEmpty) {
 			t.Errorf("Restore into the store dumped = %v, want ErrNotEmpty", err)
 		}
@@ -331,7 +331,7 @@ func cloneDump(t *testing.T, d Dump) Dump {
 // TestRestoreRefusesBadDumps breaks one thing of a good dump at a time:
 // Restore names it and writes nothing.
 func TestRestoreRefusesBadDumps(t *testing.T) {
-	good := mustDump(t, filledInventory(t).Store)
+	good := mustDump(t, storeOf(filledInventory(t)))
 	// The filled dump's lists, by key: machines node10, node9; leases
 	// and timelines mac1, mac9, mac77.
 	tests := []struct {
@@ -561,3 +561,6 @@ func TestDumpV1(t *testing.T) {
 		t.Errorf("Provision(node9) after restoring dumpV1 = %+v, want generation 2", p)
 	}
 }
+
+// storeOf returns the embedded store under inv.
+func storeOf(inv *Inventory) *Store { return inv.Backend.(*Store) }

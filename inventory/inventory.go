@@ -19,7 +19,7 @@ var errNoStore = errors.New("no store to keep declarations in")
 // on every write; readers never see a half-made one. An Inventory is safe
 // for concurrent use.
 type Inventory struct {
-	*Store
+	Backend
 	catalog atomic.Pointer[Catalog] // the effective catalog
 
 	// mu serialises the writes of declarations and guards the fields
@@ -32,8 +32,8 @@ type Inventory struct {
 // New returns an Inventory over c, the inventory file's catalog, and s,
 // which holds the machines and rejections made through the API. Either
 // may be nil. Call Conflicts to learn which stored machines c leaves out.
-func New(c *Catalog, s *Store) *Inventory {
-	inv := &Inventory{Store: s}
+func New(c *Catalog, s Backend) *Inventory {
+	inv := &Inventory{Backend: s}
 	inv.SetCatalog(c)
 	return inv
 }
@@ -51,6 +51,16 @@ func (inv *Inventory) SetCatalog(c *Catalog) {
 	defer inv.mu.Unlock()
 	inv.file = c
 	inv.rebuildLocked()
+}
+
+// Refresh rebuilds the effective catalog from the backend's declarations.
+// A backend that others write too (the Kubernetes one) calls it through
+// its change hook when a machine or rejection changed under it; errors
+// also land in Conflicts.
+func (inv *Inventory) Refresh() error {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	return inv.rebuildLocked()
 }
 
 // Conflicts returns one error for each stored machine the effective
@@ -93,7 +103,7 @@ func (inv *Inventory) put(m Machine, create bool) (Machine, error) {
 	if err != nil {
 		return Machine{}, fmt.Errorf("machine %s: %w", m.Name, err)
 	}
-	if err := inv.putStoredMachine(m); err != nil {
+	if err := inv.PutStoredMachine(m); err != nil {
 		return Machine{}, err
 	}
 	return m, inv.rebuildLocked()
@@ -103,14 +113,14 @@ func (inv *Inventory) put(m Machine, create bool) (Machine, error) {
 // stored machine, those the effective catalog leaves out included, so
 // that stored machines never clash with one another.
 func (inv *Inventory) checkPutLocked(m Machine, create bool) (Machine, error) {
-	if inv.Store == nil {
+	if inv.Backend == nil {
 		return m, errNoStore
 	}
 	base := inv.base()
 	if _, ok := base.Named(m.Name); ok {
 		return m, ErrReadOnly
 	}
-	stored, _, err := inv.storedMachines()
+	stored, _, err := inv.StoredMachines()
 	if err != nil {
 		return m, err
 	}
@@ -135,10 +145,10 @@ func (inv *Inventory) checkPutLocked(m Machine, create bool) (Machine, error) {
 func (inv *Inventory) DeleteMachine(name string) error {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	if inv.Store == nil {
+	if inv.Backend == nil {
 		return errNoStore
 	}
-	found, err := inv.deleteStoredMachine(name)
+	found, err := inv.DeleteStoredMachine(name)
 	switch _, inFile := inv.base().Named(name); {
 	case err != nil:
 		return err
@@ -160,7 +170,7 @@ func (inv *Inventory) Reject(mac string) error {
 	}
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	if inv.Store == nil {
+	if inv.Backend == nil {
 		return errNoStore
 	}
 	if m, ok := inv.Catalog().Machine(mac); ok {
@@ -171,7 +181,7 @@ func (inv *Inventory) Reject(mac string) error {
 		return conflict("mac %s belongs to machine %s (api), which is left out of the "+
 			"catalog: %v; delete the machine first", mac, lo.Name, lo.Reason)
 	}
-	if err := inv.putRejection(mac); err != nil {
+	if err := inv.PutRejection(mac); err != nil {
 		return err
 	}
 	return inv.rebuildLocked()
@@ -185,10 +195,10 @@ func (inv *Inventory) Unreject(mac string) error {
 	}
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	if inv.Store == nil {
+	if inv.Backend == nil {
 		return errNoStore
 	}
-	found, err := inv.deleteKey(bucketRejected, mac, "the rejection of")
+	found, err := inv.DeleteRejection(mac)
 	if err != nil {
 		return err
 	}
@@ -222,7 +232,7 @@ func (inv *Inventory) base() *Catalog {
 // store's declarations. When the store cannot be read it keeps the
 // catalog in force (the file's alone at first) and returns the error.
 func (inv *Inventory) rebuildLocked() error {
-	if inv.Store == nil {
+	if inv.Backend == nil {
 		inv.catalog.Store(inv.file)
 		return nil
 	}
@@ -242,7 +252,7 @@ func (inv *Inventory) rebuildLocked() error {
 // compose returns the effective catalog: the file's, the stored machines
 // that fit beside it, and the rejected MACs that no machine declares.
 func (inv *Inventory) compose() (*Catalog, []error, error) {
-	stored, errs, err := inv.storedMachines()
+	stored, errs, err := inv.StoredMachines()
 	if err != nil {
 		return nil, nil, err
 	}

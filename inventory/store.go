@@ -35,7 +35,7 @@ var ErrNotFound = errors.New("not found")
 type Store struct {
 	db  *bolt.DB
 	now func() time.Time
-	hub hub // watchers of recorded events
+	hub Hub // watchers of recorded events
 }
 
 // OpenStore opens (creating if needed) the store file "rackboot.db" in dir.
@@ -99,7 +99,7 @@ func (s *Store) Record(mac string, e Event) (Event, error) {
 	if err != nil {
 		return e, fmt.Errorf("recording %s for %s: %w", e.Kind, mac, err)
 	}
-	s.hub.publish(Notice{MAC: mac, Event: e})
+	s.hub.Publish(Notice{MAC: mac, Event: e})
 	return e, nil
 }
 

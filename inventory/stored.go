@@ -21,9 +21,9 @@ type Rejection struct {
 	Time time.Time `json:"time"`
 }
 
-// storedMachines returns the machines kept in the store, by name. An
-// entry that does not decode is reported in bad and left out.
-func (s *Store) storedMachines() (ms []Machine, bad []error, err error) {
+// StoredMachines returns the machines declared through the API, by name.
+// An entry that does not decode is reported in bad and left out.
+func (s *Store) StoredMachines() (ms []Machine, bad []error, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketMachines)
 		if b == nil {
@@ -46,9 +46,9 @@ func (s *Store) storedMachines() (ms []Machine, bad []error, err error) {
 	return ms, bad, nil
 }
 
-// putStoredMachine stores m, replacing the machine of the same name, and
+// PutStoredMachine stores m, replacing the machine of the same name, and
 // forgets the rejections of its MACs, in one write.
-func (s *Store) putStoredMachine(m Machine) error {
+func (s *Store) PutStoredMachine(m Machine) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketMachines)
 		if err != nil {
@@ -72,9 +72,9 @@ func (s *Store) putStoredMachine(m Machine) error {
 	return nil
 }
 
-// deleteStoredMachine deletes the machine called name; false means the
+// DeleteStoredMachine deletes the machine called name; false means the
 // store had none.
-func (s *Store) deleteStoredMachine(name string) (bool, error) {
+func (s *Store) DeleteStoredMachine(name string) (bool, error) {
 	return s.deleteKey(bucketMachines, name, "machine")
 }
 
@@ -95,9 +95,9 @@ func (s *Store) deleteKey(bucket []byte, key, what string) (bool, error) {
 	return found, nil
 }
 
-// putRejection stores the rejection of mac, keeping the time of an
+// PutRejection stores the rejection of mac, keeping the time of an
 // earlier one.
-func (s *Store) putRejection(mac string) error {
+func (s *Store) PutRejection(mac string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketRejected)
 		if err != nil || b.Get([]byte(mac)) != nil {
@@ -109,6 +109,12 @@ func (s *Store) putRejection(mac string) error {
 		return fmt.Errorf("storing the rejection of %s: %w", mac, err)
 	}
 	return nil
+}
+
+// DeleteRejection forgets the rejection of mac; false means there was
+// none.
+func (s *Store) DeleteRejection(mac string) (bool, error) {
+	return s.deleteKey(bucketRejected, mac, "the rejection of")
 }
 
 // Rejections returns every rejected MAC, by MAC, declared ones included

@@ -17,8 +17,10 @@ type Notice struct {
 	Event Event  `json:"event"`
 }
 
-// hub hands every recorded event to the watchers of a Store.
-type hub struct {
+// Hub hands every recorded event to the watchers of a Backend. The zero
+// Hub is ready for use; a Backend calls Publish after each event it
+// records and serves Watch from it.
+type Hub struct {
 	mu       sync.Mutex
 	watchers map[*Watcher]struct{}
 }
@@ -29,21 +31,25 @@ type hub struct {
 // EventsSince and watches again.
 type Watcher struct {
 	c      chan Notice
-	h      *hub
+	h      *Hub
 	lagged bool // guarded by h.mu
 	closed bool // guarded by h.mu
 }
 
 // Watch returns a watcher of the events recorded from now on. buf is how
 // many undelivered events it may hold before it is closed as lagged.
-func (s *Store) Watch(buf int) *Watcher {
-	w := &Watcher{c: make(chan Notice, max(buf, 1)), h: &s.hub}
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
-	if s.hub.watchers == nil {
-		s.hub.watchers = make(map[*Watcher]struct{})
+func (s *Store) Watch(buf int) *Watcher { return s.hub.Watch(buf) }
+
+// Watch returns a watcher of the events published from now on. buf is how
+// many undelivered events it may hold before it is closed as lagged.
+func (h *Hub) Watch(buf int) *Watcher {
+	w := &Watcher{c: make(chan Notice, max(buf, 1)), h: h}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.watchers == nil {
+		h.watchers = make(map[*Watcher]struct{})
 	}
-	s.hub.watchers[w] = struct{}{}
+	h.watchers[w] = struct{}{}
 	return w
 }
 
@@ -67,7 +73,7 @@ func (w *Watcher) Close() {
 }
 
 // drop removes w and closes its channel; h.mu is held.
-func (h *hub) drop(w *Watcher) {
+func (h *Hub) drop(w *Watcher) {
 	if w.closed {
 		return
 	}
@@ -76,8 +82,9 @@ func (h *hub) drop(w *Watcher) {
 	close(w.c)
 }
 
-// publish hands n to every watcher without blocking.
-func (h *hub) publish(n Notice) {
+// Publish hands n to every watcher without blocking; a watcher with no
+// room left is closed as lagged.
+func (h *Hub) Publish(n Notice) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for w := range h.watchers {
