@@ -44,9 +44,12 @@ type BMC struct {
 	// "username:password" on its first line.
 	CredentialsFile string `json:"credentials_file,omitempty"`
 	// CredentialsEnv names an environment variable holding
-	// "username:password". Exactly one of CredentialsFile and
-	// CredentialsEnv is set.
+	// "username:password".
 	CredentialsEnv string `json:"credentials_env,omitempty"`
+	// CredentialsSecret names a Kubernetes Secret holding the user name
+	// and the password. Exactly one of CredentialsFile, CredentialsEnv
+	// and CredentialsSecret is set.
+	CredentialsSecret *SecretRef `json:"credentials_secret,omitempty"`
 	// CAFile is the absolute path of PEM certificates that sign the BMC's
 	// Redfish certificate; empty means the system's roots (or the ones
 	// rackboot was configured with).
@@ -137,12 +140,22 @@ func (b *BMC) checkProtocol() error {
 }
 
 func (b *BMC) checkCredentials() error {
+	n := 0
+	for _, set := range []bool{b.CredentialsFile != "", b.CredentialsEnv != "",
+		b.CredentialsSecret != nil} {
+		if set {
+			n++
+		}
+	}
 	switch {
-	case b.CredentialsFile == "" && b.CredentialsEnv == "":
-		return errors.New("credentials_file: one of credentials_file and " +
-			"credentials_env is required")
-	case b.CredentialsFile != "" && b.CredentialsEnv != "":
-		return errors.New("credentials_env: give credentials_file or credentials_env, not both")
+	case n == 0:
+		return errors.New("credentials_file: one of credentials_file, " +
+			"credentials_env and credentials_secret is required")
+	case n > 1:
+		return errors.New("credentials_env: give only one of credentials_file, " +
+			"credentials_env and credentials_secret")
+	case b.CredentialsSecret != nil:
+		return b.CredentialsSecret.check()
 	case b.CredentialsFile != "" && !filepath.IsAbs(b.CredentialsFile):
 		return fmt.Errorf("credentials_file: %q is not an absolute path", b.CredentialsFile)
 	case b.CredentialsEnv != "" && !envVarPattern.MatchString(b.CredentialsEnv):
@@ -187,4 +200,79 @@ func (b *BMC) String() string {
 		return fmt.Sprintf("%s %s", proto, host)
 	}
 	return fmt.Sprintf("%s %s:%d", proto, host, port)
+}
+
+// Keys a SecretRef uses when it names none.
+const (
+	DefaultSecretUserKey     = "username"
+	DefaultSecretPasswordKey = "password"
+)
+
+// SecretRef names a Kubernetes Secret and the two keys of its data that
+// hold a BMC's user name and password. It names where the credentials
+// are, never the credentials themselves.
+type SecretRef struct {
+	// Namespace is the Secret's namespace; empty means rackboot's own
+	// (the store namespace, where the Machine resources are too).
+	Namespace string `json:"namespace,omitempty"`
+	// Name is the Secret's name.
+	Name string `json:"name"`
+	// UserKey is the key of the user name; empty means
+	// DefaultSecretUserKey.
+	UserKey string `json:"user_key,omitempty"`
+	// PasswordKey is the key of the password; empty means
+	// DefaultSecretPasswordKey.
+	PasswordKey string `json:"password_key,omitempty"`
+}
+
+// WithDefaults returns r with empty keys set to their defaults and an
+// empty namespace set to ns.
+func (r SecretRef) WithDefaults(ns string) SecretRef {
+	if r.Namespace == "" {
+		r.Namespace = ns
+	}
+	if r.UserKey == "" {
+		r.UserKey = DefaultSecretUserKey
+	}
+	if r.PasswordKey == "" {
+		r.PasswordKey = DefaultSecretPasswordKey
+	}
+	return r
+}
+
+// String returns "namespace/name", or the name alone without a
+// namespace.
+func (r SecretRef) String() string {
+	if r.Namespace == "" {
+		return r.Name
+	}
+	return r.Namespace + "/" + r.Name
+}
+
+var (
+	// dnsSubdomain is a Kubernetes object name (RFC 1123 subdomain).
+	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+	// dnsLabel is a Kubernetes namespace name (RFC 1123 label).
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	// secretKey is a key of a Secret's data.
+	secretKey = regexp.MustCompile(`^[-._a-zA-Z0-9]{1,253}$`)
+)
+
+// check reports the first bad field of r as "credentials_secret.field:
+// problem".
+func (r *SecretRef) check() error {
+	const where = "credentials_secret."
+	switch {
+	case r.Name == "":
+		return errors.New(where + "name: required")
+	case !dnsSubdomain.MatchString(r.Name):
+		return fmt.Errorf(where+"name: %q is not a Kubernetes object name", r.Name)
+	case r.Namespace != "" && !dnsLabel.MatchString(r.Namespace):
+		return fmt.Errorf(where+"namespace: %q is not a Kubernetes namespace name", r.Namespace)
+	case r.UserKey != "" && !secretKey.MatchString(r.UserKey):
+		return fmt.Errorf(where+"user_key: %q is not a Secret key", r.UserKey)
+	case r.PasswordKey != "" && !secretKey.MatchString(r.PasswordKey):
+		return fmt.Errorf(where+"password_key: %q is not a Secret key", r.PasswordKey)
+	}
+	return nil
 }

@@ -32,6 +32,49 @@ func TestParseCatalogBMC(t *testing.T) {
 	}
 }
 
+func TestParseCatalogBMCSecret(t *testing.T) {
+	tests := []struct {
+		name, entry string
+		want        SecretRef
+		defaults    SecretRef // want.WithDefaults("rackboot")
+	}{
+		{"name only", "{name: bmc-n1}", SecretRef{Name: "bmc-n1"},
+			SecretRef{Namespace: "rackboot", Name: "bmc-n1", UserKey: "username", PasswordKey: "password"}},
+		{"everything", "{name: bmc-n1, namespace: lab, user_key: user, password_key: pass.txt}",
+			SecretRef{Namespace: "lab", Name: "bmc-n1", UserKey: "user", PasswordKey: "pass.txt"},
+			SecretRef{Namespace: "lab", Name: "bmc-n1", UserKey: "user", PasswordKey: "pass.txt"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseCatalog([]byte(bmcDoc("{address: bmc1, credentials_secret: " + tt.entry + "}")))
+			if err != nil {
+				t.Fatalf("ParseCatalog: %v", err)
+			}
+			m, _ := c.Machine("02:00:00:00:00:01")
+			if diff := cmp.Diff(&tt.want, m.BMC.CredentialsSecret); diff != "" {
+				t.Errorf("CredentialsSecret (-want +got):\n%s", diff)
+			}
+			if got := m.BMC.CredentialsSecret.WithDefaults("rackboot"); got != tt.defaults {
+				t.Errorf("WithDefaults(%q) = %+v, want %+v", "rackboot", got, tt.defaults)
+			}
+		})
+	}
+}
+
+func TestSecretRefString(t *testing.T) {
+	for _, tt := range []struct {
+		ref  SecretRef
+		want string
+	}{
+		{SecretRef{Name: "s"}, "s"},
+		{SecretRef{Namespace: "lab", Name: "s", UserKey: "u"}, "lab/s"},
+	} {
+		if got := tt.ref.String(); got != tt.want {
+			t.Errorf("%+v.String() = %q, want %q", tt.ref, got, tt.want)
+		}
+	}
+}
+
 func TestParseCatalogBMCErrors(t *testing.T) {
 	const where = "machines[0] (n1): bmc."
 	tests := []struct {
@@ -43,8 +86,15 @@ func TestParseCatalogBMCErrors(t *testing.T) {
 		{"bad protocol", "{address: bmc1, protocol: ssh, credentials_env: N1}", `protocol: "ssh" is not redfish, ipmi or auto`},
 		{"port too big", "{address: bmc1, protocol: ipmi, port: 70000, credentials_env: N1}", "port: 70000"},
 		{"port with auto", "{address: bmc1, port: 443, credentials_env: N1}", "port: set protocol to redfish or ipmi"},
-		{"no credentials", "{address: bmc1}", "credentials_file: one of credentials_file and credentials_env is required"},
-		{"both credentials", "{address: bmc1, credentials_env: N1, credentials_file: /c}", "credentials_env: give credentials_file or credentials_env, not both"},
+		{"no credentials", "{address: bmc1}", "credentials_file: one of credentials_file, credentials_env and credentials_secret is required"},
+		{"both credentials", "{address: bmc1, credentials_env: N1, credentials_file: /c}", "credentials_env: give only one of"},
+		{"env and secret", "{address: bmc1, credentials_env: N1, credentials_secret: {name: s}}", "credentials_env: give only one of"},
+		{"secret without name", "{address: bmc1, credentials_secret: {user_key: u}}", "credentials_secret.name: required"},
+		{"secret bad name", "{address: bmc1, credentials_secret: {name: Bmc_1}}", `credentials_secret.name: "Bmc_1" is not a Kubernetes object name`},
+		{"secret bad namespace", "{address: bmc1, credentials_secret: {name: s, namespace: a.b}}", `credentials_secret.namespace: "a.b" is not a Kubernetes namespace name`},
+		{"secret bad user key", "{address: bmc1, credentials_secret: {name: s, user_key: 'a/b'}}", `credentials_secret.user_key: "a/b" is not a Secret key`},
+		{"secret bad password key", "{address: bmc1, credentials_secret: {name: s, password_key: 'p w'}}", `credentials_secret.password_key: "p w" is not a Secret key`},
+		{"secret password", "{address: bmc1, credentials_secret: {name: s, password: x}}", `unknown field "password"`},
 		{"relative file", "{address: bmc1, credentials_file: n1.cred}", `credentials_file: "n1.cred" is not an absolute path`},
 		{"bad env name", "{address: bmc1, credentials_env: 'N-1'}", `credentials_env: "N-1" is not an environment variable name`},
 		{"ca and insecure", "{address: bmc1, credentials_env: N1, ca_file: /ca.pem, insecure_skip_verify: true}", "insecure_skip_verify: a ca_file is given"},

@@ -360,7 +360,7 @@ func TestRestoreRefusesBadDumps(t *testing.T) {
 		{"machine with a bad name", func(d *Dump) { d.Machines[0].Name = "Node 10" },
 			`machines[0] (Node 10): name: "Node 10" is not a DNS label`},
 		{"machine with a bad bmc", func(d *Dump) { d.Machines[1].BMC.CredentialsEnv = "" },
-			"machines[1] (node9): bmc.credentials_file: one of credentials_file and credentials_env is required"},
+			"machines[1] (node9): bmc.credentials_file: one of credentials_file, credentials_env and credentials_secret is required"},
 		{"machine without a profile", func(d *Dump) { d.Machines[0].Profile = "" },
 			`machines[0] (node10): profile: "" is not a profile name`},
 		{"multicast rejection", func(d *Dump) { d.Rejected[0].MAC = "03:00:00:00:00:66" },
