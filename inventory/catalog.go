@@ -67,6 +67,14 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 	return newCatalog(f)
 }
 
+// NewCatalog validates profiles and machines as ParseCatalog validates an
+// inventory document's, for declarations that come from elsewhere (the
+// Kubernetes store's Profile resources). Its machines count as the
+// inventory file's.
+func NewCatalog(profiles []Profile, machines []Machine) (*Catalog, error) {
+	return newCatalog(File{Profiles: profiles, Machines: machines})
+}
+
 func newCatalog(f File) (*Catalog, error) {
 	c := emptyCatalog()
 	for i, p := range f.Profiles {
