@@ -11,10 +11,10 @@ import (
 )
 
 // MachineFromInventory returns the declaration m as a Machine called
-// m.Name, in no namespace. An inventory BMC names its credentials by a
-// file or an environment variable on rackboot's host, which a cluster
-// cannot read: creds names the Secret that holds them instead, and is
-// used only when m has a BMC.
+// m.Name, in no namespace. A BMC whose credentials are in a Secret keeps
+// it. One that names a file or an environment variable on rackboot's
+// host, which a cluster cannot read, gets creds instead: the Secret that
+// holds them. creds is used only when m has such a BMC.
 func MachineFromInventory(m inventory.Machine, creds CredentialsSecretRef) *Machine {
 	return &Machine{
 		TypeMeta:   metav1.TypeMeta{APIVersion: GroupVersion.String(), Kind: "Machine"},
@@ -31,11 +31,10 @@ func MachineFromInventory(m inventory.Machine, creds CredentialsSecretRef) *Mach
 }
 
 // Inventory returns the declaration m holds, in inventory form, with its
-// MACs canonical. Source is left for the caller to set. A Secret has no
-// inventory form: the BMC's CredentialsFile and CredentialsEnv are left
-// empty. Errors name the field at fault; the catalog checks the rest.
-//
-// TODO(#7): the Kubernetes backend reads the BMC's Secret itself.
+// MACs canonical. Source is left for the caller to set. The BMC's
+// credentials are its CredentialsSecret, as the resource names it (an
+// empty namespace stays empty: rackboot's own, where the Machine is).
+// Errors name the field at fault; the catalog checks the rest.
 func (m *Machine) Inventory() (inventory.Machine, error) {
 	out := inventory.Machine{
 		Name:    m.Name,
@@ -74,6 +73,9 @@ func bmcFromInventory(b *inventory.BMC, creds CredentialsSecretRef) *BMC {
 	if b == nil {
 		return nil
 	}
+	if b.CredentialsSecret != nil {
+		creds = secretRefFromInventory(*b.CredentialsSecret)
+	}
 	return &BMC{
 		Protocol:             string(b.Protocol),
 		Address:              b.Address,
@@ -85,8 +87,8 @@ func bmcFromInventory(b *inventory.BMC, creds CredentialsSecretRef) *BMC {
 	}
 }
 
-// inventory returns b in inventory form, without credentials; nil for a
-// nil b.
+// inventory returns b in inventory form, its credentials in its Secret;
+// nil for a nil b.
 func (b *BMC) inventory() *inventory.BMC {
 	if b == nil {
 		return nil
@@ -95,10 +97,22 @@ func (b *BMC) inventory() *inventory.BMC {
 		Address:            b.Address,
 		Port:               int(b.Port),
 		Protocol:           inventory.BMCProtocol(b.Protocol),
+		CredentialsSecret:  b.CredentialsSecretRef.inventory(),
 		CAFile:             b.CAFile,
 		InsecureSkipVerify: b.InsecureSkipVerify,
 		BootMode:           inventory.BootMode(b.BootMode),
 	}
+}
+
+func secretRefFromInventory(r inventory.SecretRef) CredentialsSecretRef {
+	return CredentialsSecretRef{Name: r.Name, Namespace: r.Namespace,
+		UserKey: r.UserKey, PasswordKey: r.PasswordKey}
+}
+
+// inventory returns r in inventory form.
+func (r CredentialsSecretRef) inventory() *inventory.SecretRef {
+	return &inventory.SecretRef{Namespace: r.Namespace, Name: r.Name,
+		UserKey: r.UserKey, PasswordKey: r.PasswordKey}
 }
 
 // addrString is a's text, IPv4-mapped IPv6 addresses as IPv4; "" for the

@@ -35,7 +35,9 @@ func fullMachine() inventory.Machine {
 		Arch:    inventory.ArchX64EFI,
 		BMC: &inventory.BMC{Address: "bmc-1.example.net", Port: 8443,
 			Protocol: inventory.BMCRedfish, CAFile: "/etc/rackboot/bmc-ca.pem",
-			InsecureSkipVerify: true, BootMode: inventory.BootLegacy},
+			InsecureSkipVerify: true, BootMode: inventory.BootLegacy,
+			CredentialsSecret: &inventory.SecretRef{Namespace: "secrets",
+				Name: "worker-1-bmc", UserKey: "user", PasswordKey: "pass"}},
 	}
 }
 
@@ -77,7 +79,8 @@ func fullProfile() inventory.Profile {
 }
 
 // noCluster are the inventory fields a cluster resource does not hold:
-// the source is the backend's to say, the credentials are in a Secret.
+// the source is the backend's to say, the credentials are in a Secret
+// (BMC.CredentialsSecret).
 var noCluster = []string{"Source", "BMC.CredentialsFile", "BMC.CredentialsEnv"}
 
 // allSet fails t for every zero field of v outside skip, so that the
@@ -179,11 +182,13 @@ func TestMachineFromInventoryRoundTrip(t *testing.T) {
 // given stands in for them.
 func TestMachineFromInventoryCredentials(t *testing.T) {
 	in := fullMachine()
+	in.BMC.CredentialsSecret = nil
 	in.BMC.CredentialsFile = "/etc/rackboot/bmc-1"
 	in.BMC.CredentialsEnv = "BMC_1"
-	m := v1alpha1.MachineFromInventory(in, creds)
-	if got := m.Spec.BMC.CredentialsSecretRef; got != creds {
-		t.Errorf("credentialsSecretRef = %+v, want %+v", got, creds)
+	given := v1alpha1.CredentialsSecretRef{Name: "given"}
+	m := v1alpha1.MachineFromInventory(in, given)
+	if got := m.Spec.BMC.CredentialsSecretRef; got != given {
+		t.Errorf("credentialsSecretRef = %+v, want %+v", got, given)
 	}
 	data, err := json.Marshal(m)
 	if err != nil {
@@ -200,6 +205,40 @@ func TestMachineFromInventoryCredentials(t *testing.T) {
 	}
 	if out.BMC.CredentialsFile != "" || out.BMC.CredentialsEnv != "" {
 		t.Errorf("Inventory().BMC = file %q, env %q; want neither", out.BMC.CredentialsFile, out.BMC.CredentialsEnv)
+	}
+	if diff := cmp.Diff(&inventory.SecretRef{Name: "given"}, out.BMC.CredentialsSecret); diff != "" {
+		t.Errorf("Inventory().BMC.CredentialsSecret (-want +got):\n%s", diff)
+	}
+}
+
+// TestMachineSecretRef checks that a BMC's Secret goes both ways as it
+// is, defaults left to the API server and the reader, and that it wins
+// over the Secret given for file and variable credentials.
+func TestMachineSecretRef(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ref  inventory.SecretRef
+	}{
+		{"name only", inventory.SecretRef{Name: "bmc-1"}},
+		{"everything", inventory.SecretRef{Namespace: "lab", Name: "bmc-1", UserKey: "u", PasswordKey: "p"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := fullMachine()
+			in.BMC.CredentialsSecret = &tc.ref
+			m := v1alpha1.MachineFromInventory(in, creds)
+			want := v1alpha1.CredentialsSecretRef{Namespace: tc.ref.Namespace, Name: tc.ref.Name,
+				UserKey: tc.ref.UserKey, PasswordKey: tc.ref.PasswordKey}
+			if got := m.Spec.BMC.CredentialsSecretRef; got != want {
+				t.Errorf("credentialsSecretRef = %+v, want %+v", got, want)
+			}
+			out, err := m.Inventory()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(&tc.ref, out.BMC.CredentialsSecret); diff != "" {
+				t.Errorf("Inventory().BMC.CredentialsSecret (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -309,7 +348,10 @@ func TestExamplesMakeACatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im.BMC.CredentialsEnv = "BMC_WORKER_1" // what the backend will supply
+	if want := (inventory.SecretRef{Name: "worker-1-bmc"}); im.BMC.CredentialsSecret == nil ||
+		*im.BMC.CredentialsSecret != want {
+		t.Errorf("Inventory().BMC.CredentialsSecret = %+v, want %+v", im.BMC.CredentialsSecret, want)
+	}
 	data, err := yaml.Marshal(inventory.File{Profiles: []inventory.Profile{ip}, Machines: []inventory.Machine{im}})
 	if err != nil {
 		t.Fatal(err)
