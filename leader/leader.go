@@ -1,0 +1,301 @@
+// Package leader elects one leader among rackboot's replicas with a
+// coordination.k8s.io/v1 Lease, through client-go's leaderelection, and
+// runs the work that must happen once only on the replica that leads.
+//
+// Every replica runs an Elector; the parts that must run on the leader
+// alone are wrapped with Gate:
+//
+//	e, err := leader.New(leader.Config{Client: cs, Namespace: "rackboot",
+//		Name: "rackboot-leader", Identity: podName})
+//	...
+//	go e.Run(ctx)
+//	go e.Gate(workflow).Run(ctx) // runs only while e leads
+//
+// A replica that stops cleanly releases the Lease, so another takes over
+// within a retry period; one that dies or loses the API server holds it
+// until the lease duration has passed without a renewal.
+package leader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+)
+
+// Defaults of Config.
+const (
+	DefaultName          = "rackboot-leader"
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 2 * time.Second
+)
+
+// Config configures an Elector.
+type Config struct {
+	// Client talks to the API server keeping the Lease (required). Its
+	// identity needs get, create and update on leases in Namespace.
+	Client kubernetes.Interface
+	// Namespace holds the Lease (required).
+	Namespace string
+	// Name is the Lease's name; empty means DefaultName.
+	Name string
+	// Identity names this replica in the Lease (required, unique among
+	// the replicas).
+	Identity string
+	// LeaseDuration is how long the others wait after the last renewal
+	// they saw before they take over; zero means DefaultLeaseDuration.
+	// The Lease keeps it in whole seconds.
+	LeaseDuration time.Duration
+	// RenewDeadline is how long the leader tries to renew before it
+	// gives up leading; zero means DefaultRenewDeadline. It must be
+	// shorter than LeaseDuration.
+	RenewDeadline time.Duration
+	// RetryPeriod is the time between two tries to acquire or renew;
+	// zero means DefaultRetryPeriod.
+	RetryPeriod time.Duration
+	// Log receives leadership changes at Info; nil is silent.
+	Log *slog.Logger
+}
+
+// Runner is a long-running part: Run blocks until ctx ends and returns
+// nil on a clean stop.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// Elector takes part in the election of one replica. Its methods are
+// safe for concurrent use.
+type Elector struct {
+	cfg  Config
+	lock resourcelock.Interface
+	log  *slog.Logger
+
+	// mu guards the fields below.
+	mu sync.Mutex
+	// leader is the identity last seen holding the Lease.
+	leader string
+	// term is the context of this replica's current term as leader; nil
+	// when it does not lead. It ends when leadership is lost.
+	term context.Context
+	// changed is closed, and replaced, whenever term changes.
+	changed chan struct{}
+}
+
+// New checks cfg and returns an Elector; it talks to no API server yet.
+func New(cfg Config) (*Elector, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, cfg.Namespace, cfg.Name,
+		cfg.Client.CoreV1(), cfg.Client.CoordinationV1(),
+		resourcelock.ResourceLockConfig{Identity: cfg.Identity})
+	if err != nil {
+		return nil, fmt.Errorf("leader: %w", err)
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Elector{cfg: cfg, lock: lock, log: log, changed: make(chan struct{})}
+	if _, err := leaderelection.NewLeaderElector(e.electionConfig()); err != nil {
+		return nil, fmt.Errorf("leader: %w", err)
+	}
+	return e, nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	c.LeaseDuration = orDefault(c.LeaseDuration, DefaultLeaseDuration)
+	c.RenewDeadline = orDefault(c.RenewDeadline, DefaultRenewDeadline)
+	c.RetryPeriod = orDefault(c.RetryPeriod, DefaultRetryPeriod)
+	return c
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// validate names the first bad field of c, defaults applied.
+func (c Config) validate() error {
+	switch {
+	case c.Client == nil:
+		return errors.New("leader config: client: missing")
+	case c.Namespace == "":
+		return errors.New("leader config: namespace: missing")
+	case c.Identity == "":
+		return errors.New("leader config: identity: missing")
+	case c.LeaseDuration < time.Second:
+		return fmt.Errorf("leader config: lease duration: %v is shorter than a second", c.LeaseDuration)
+	case c.RenewDeadline <= 0 || c.RenewDeadline >= c.LeaseDuration:
+		return fmt.Errorf("leader config: renew deadline: %v must be positive and shorter than the lease duration %v",
+			c.RenewDeadline, c.LeaseDuration)
+	case c.RetryPeriod <= 0 || c.RetryPeriod >= c.RenewDeadline:
+		return fmt.Errorf("leader config: retry period: %v must be positive and shorter than the renew deadline %v",
+			c.RetryPeriod, c.RenewDeadline)
+	}
+	return nil
+}
+
+// electionConfig is client-go's configuration of one round of Run.
+func (e *Elector) electionConfig() leaderelection.LeaderElectionConfig {
+	return leaderelection.LeaderElectionConfig{
+		Lock:            e.lock,
+		Name:            e.cfg.Name,
+		LeaseDuration:   e.cfg.LeaseDuration,
+		RenewDeadline:   e.cfg.RenewDeadline,
+		RetryPeriod:     e.cfg.RetryPeriod,
+		ReleaseOnCancel: true,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: e.started,
+			OnStoppedLeading: e.stopped,
+			OnNewLeader:      e.observed,
+		},
+	}
+}
+
+// Run takes part in the election until ctx ends, then gives the Lease
+// up if it holds it and returns nil. A replica that loses leadership
+// stands again at once.
+func (e *Elector) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		le, err := leaderelection.NewLeaderElector(e.electionConfig())
+		if err != nil {
+			return fmt.Errorf("leader: %w", err)
+		}
+		le.Run(ctx)
+	}
+	return nil
+}
+
+// Leading reports whether this replica leads now.
+func (e *Elector) Leading() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.term != nil && e.term.Err() == nil
+}
+
+// Leader returns the identity of the replica last seen leading, or ""
+// when none was seen yet (or the last one released the Lease).
+func (e *Elector) Leader() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.leader
+}
+
+// Identity returns this replica's identity.
+func (e *Elector) Identity() string { return e.cfg.Identity }
+
+// started begins a term; ctx ends with it.
+func (e *Elector) started(ctx context.Context) {
+	e.mu.Lock()
+	e.term = ctx
+	e.leader = e.cfg.Identity
+	e.notifyLocked()
+	e.mu.Unlock()
+	e.log.Info("leading", "lease", e.cfg.Name, "replica", e.cfg.Identity)
+}
+
+// stopped ends the term, if there was one.
+func (e *Elector) stopped() {
+	e.mu.Lock()
+	was := e.term != nil
+	e.term = nil
+	e.notifyLocked()
+	e.mu.Unlock()
+	if was {
+		e.log.Info("no longer leading", "lease", e.cfg.Name, "replica", e.cfg.Identity)
+	}
+}
+
+// observed keeps the identity of the replica seen holding the Lease.
+func (e *Elector) observed(identity string) {
+	e.mu.Lock()
+	changed := e.leader != identity
+	e.leader = identity
+	e.mu.Unlock()
+	if changed && identity != e.cfg.Identity {
+		e.log.Info("leader changed", "lease", e.cfg.Name, "leader", identity)
+	}
+}
+
+// notifyLocked wakes whoever waits for a change of term.
+func (e *Elector) notifyLocked() {
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// await returns the context of this replica's term once it leads, or
+// false when ctx ends first.
+func (e *Elector) await(ctx context.Context) (context.Context, bool) {
+	for {
+		e.mu.Lock()
+		term, changed := e.term, e.changed
+		e.mu.Unlock()
+		if term != nil && term.Err() == nil {
+			return term, true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-changed:
+		}
+	}
+}
+
+// Gate returns a Runner that runs r only while this replica leads: it
+// waits for a term, runs r with a context that ends with the term (or
+// with its own), and waits for the next term when r has returned. So r's
+// Run may be called more than once, never twice at a time. An error from
+// r ends the gated runner with it.
+func (e *Elector) Gate(r Runner) Runner {
+	return gated{e: e, r: r}
+}
+
+// gated runs r during each term of e.
+type gated struct {
+	e *Elector
+	r Runner
+}
+
+// Run runs g.r in every term until ctx ends, then returns nil.
+func (g gated) Run(ctx context.Context) error {
+	for {
+		term, ok := g.e.await(ctx)
+		if !ok {
+			return nil
+		}
+		if err := g.runTerm(ctx, term); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// runTerm runs g.r until term or ctx ends. A runner that returns early
+// is not restarted within the same term.
+func (g gated) runTerm(ctx, term context.Context) error {
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(term, cancel)
+	defer stop()
+	if err := g.r.Run(rctx); err != nil {
+		return err
+	}
+	<-rctx.Done()
+	return nil
+}
