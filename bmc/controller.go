@@ -52,6 +52,9 @@ type Config struct {
 	// Metrics counts and times operations for Prometheus; nil counts
 	// nothing. Build it with NewMetrics.
 	Metrics *Metrics
+	// Secrets reads the credentials of machines whose BMC names a
+	// Kubernetes Secret; nil fails their operations with ErrCredentials.
+	Secrets SecretReader
 }
 
 // Validate reports the first bad field of c, naming it.
@@ -208,7 +211,7 @@ func bmcKey(b *inventory.BMC) string { return strings.ToLower(b.Address) }
 // run does op inside one session; every error it returns is an opError.
 func (c *Controller) run(ctx context.Context, m inventory.Machine, op operation,
 	res *Result) error {
-	creds, err := loadCredentials(m.BMC)
+	creds, err := c.loadCredentials(ctx, m.BMC)
 	if err != nil {
 		return c.fail(ctx, m, op.name, err, creds)
 	}

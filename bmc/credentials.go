@@ -2,6 +2,8 @@ package bmc
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,12 +31,30 @@ func (c credentials) GoString() string { return c.String() }
 // LogValue hides the password from slog.
 func (c credentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
-// loadCredentials reads the credentials b names, now: a changed file or
-// variable takes effect at the next operation. Errors name the file or
-// variable, never its contents.
-func loadCredentials(b *inventory.BMC) (credentials, error) {
+// SecretReader reads BMC credentials from Kubernetes Secrets. It is
+// called from many operations at once, once per operation, so that a
+// changed Secret takes effect at the next one.
+type SecretReader interface {
+	// Credentials returns the user name and the password the Secret ref
+	// names holds under ref.UserKey and ref.PasswordKey; an empty
+	// ref.Namespace means the reader's own. Its errors name the Secret
+	// and the key at fault, never a value.
+	Credentials(ctx context.Context, ref inventory.SecretRef) (user, pass string, err error)
+}
+
+// errNoSecretReader says a machine names a Secret that rackboot has no
+// way to read.
+var errNoSecretReader = errors.New("no Kubernetes API server to read Secrets " +
+	"from is configured (give rackboot a kubeconfig)")
+
+// loadCredentials reads the credentials b names, now: a changed file,
+// variable or Secret takes effect at the next operation. Errors name the
+// file, variable or Secret, never its contents.
+func (c *Controller) loadCredentials(ctx context.Context, b *inventory.BMC) (credentials, error) {
 	var raw, where string
 	switch {
+	case b.CredentialsSecret != nil:
+		return c.secretCredentials(ctx, *b.CredentialsSecret)
 	case b.CredentialsFile != "":
 		where = "credentials_file " + b.CredentialsFile
 		line, err := firstLine(b.CredentialsFile)
@@ -53,6 +73,25 @@ func loadCredentials(b *inventory.BMC) (credentials, error) {
 		return credentials{}, fmt.Errorf("%w: the bmc entry names no credentials", ErrCredentials)
 	}
 	return parseCredentials(raw, where)
+}
+
+// secretCredentials reads the credentials from the Secret ref names
+// through Config.Secrets.
+func (c *Controller) secretCredentials(ctx context.Context, ref inventory.SecretRef) (credentials, error) {
+	ref = ref.WithDefaults(ref.Namespace) // the keys; the namespace is the reader's
+	where := fmt.Sprintf("credentials_secret %s (keys %s, %s)", ref, ref.UserKey, ref.PasswordKey)
+	if c.cfg.Secrets == nil {
+		return credentials{}, fmt.Errorf("%w: %s: %w", ErrCredentials, where, errNoSecretReader)
+	}
+	user, pass, err := c.cfg.Secrets.Credentials(ctx, ref)
+	if err != nil {
+		return credentials{}, fmt.Errorf("%w: reading %s: %w", ErrCredentials, where, err)
+	}
+	if user == "" || pass == "" {
+		return credentials{}, fmt.Errorf("%w: %s holds an empty user name or password",
+			ErrCredentials, where)
+	}
+	return credentials{user: user, pass: pass}, nil
 }
 
 // parseCredentials splits "user:password" at the first colon; the

@@ -3,11 +3,11 @@
 // or IPMI through github.com/bmc-toolbox/bmclib/v2.
 //
 // A Controller serves the whole rack. Each operation is one call with a
-// timeout: it loads the machine's credentials (from the file or
-// environment variable its inventory entry names), opens one session,
-// acts, closes the session even on failure, and records one event on the
-// machine's timeline saying who asked, what, the result and how long it
-// took. Calls to one BMC are serialized; at most Config.MaxConcurrent
+// timeout: it loads the machine's credentials (from the file, environment
+// variable or Kubernetes Secret its inventory entry names; a Secret
+// through Config.Secrets), opens one session, acts, closes the session
+// even on failure, and records one event on the machine's timeline saying
+// who asked, what, the result and how long it took. Calls to one BMC are serialized; at most Config.MaxConcurrent
 // calls run at once across the rack. Credentials never reach logs, events
 // or error text.
 //

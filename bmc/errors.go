@@ -22,8 +22,8 @@ import (
 var (
 	// ErrNoBMC: the machine's inventory entry has no bmc.
 	ErrNoBMC = errors.New("machine has no bmc in the inventory")
-	// ErrCredentials: the credentials file or variable is missing or
-	// malformed.
+	// ErrCredentials: the credentials file, variable or Secret is
+	// missing or malformed, or no Secret reader is configured.
 	ErrCredentials = errors.New("bmc credentials unavailable")
 	// ErrTimeout: the BMC did not answer within the operation's timeout.
 	ErrTimeout = errors.New("bmc did not answer in time")
