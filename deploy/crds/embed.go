@@ -1,6 +1,6 @@
 // Package crds holds the CustomResourceDefinitions of rackboot's own
-// resources, Machine and Profile in API group rackboot.io, and installs
-// them in a cluster with server-side apply.
+// resources, Machine, Profile and DHCPLease in API group rackboot.io, and
+// installs them in a cluster with server-side apply.
 //
 // The manifests beside this file are generated from package
 // kube/apis/v1alpha1 by controller-gen (go generate ./kube/apis/v1alpha1);

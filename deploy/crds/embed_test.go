@@ -43,6 +43,9 @@ func TestManifests(t *testing.T) {
 		got = append(got, s)
 	}
 	want := []shape{
+		{File: "rackboot.io_dhcpleases.yaml", Name: "dhcpleases.rackboot.io", Scope: "Namespaced",
+			ShortNames: []string{"rbl"}, Categories: []string{"rackboot"},
+			Columns: []string{"MAC", "Expiry", "Hostname", "Declined Until", "Age"}},
 		{File: "rackboot.io_machines.yaml", Name: "machines.rackboot.io", Scope: "Namespaced",
 			ShortNames: []string{"rbm"}, Categories: []string{"rackboot"}, Status: true,
 			Columns: []string{"State", "Address", "Node", "Profile", "MAC", "Age"}},

@@ -26,6 +26,7 @@ func TestInstall(t *testing.T) {
 		t.Fatalf("Install(dry run) = %v", err)
 	}
 	want := []crds.Result{
+		{Name: "dhcpleases.rackboot.io", Action: crds.Created},
 		{Name: "machines.rackboot.io", Action: crds.Created},
 		{Name: "profiles.rackboot.io", Action: crds.Created},
 	}
@@ -43,6 +44,7 @@ func TestInstall(t *testing.T) {
 			t.Fatalf("Install #%d = %v", i+1, err)
 		}
 		want := []crds.Result{
+			{Name: "dhcpleases.rackboot.io", Action: action, Established: true},
 			{Name: "machines.rackboot.io", Action: action, Established: true},
 			{Name: "profiles.rackboot.io", Action: action, Established: true},
 		}
@@ -64,6 +66,7 @@ func TestInstall(t *testing.T) {
 		t.Fatalf("Install after a change = %v", err)
 	}
 	want = []crds.Result{
+		{Name: "dhcpleases.rackboot.io", Action: crds.Unchanged, Established: true},
 		{Name: "machines.rackboot.io", Action: crds.Configured, Established: true},
 		{Name: "profiles.rackboot.io", Action: crds.Unchanged, Established: true},
 	}
@@ -106,7 +109,10 @@ func TestInstallNamesTaken(t *testing.T) {
 		!strings.Contains(err.Error(), `"rbm"`) {
 		t.Errorf("Install = %v, want machines.rackboot.io's names not accepted, rbm named", err)
 	}
-	want := []crds.Result{{Name: "machines.rackboot.io", Action: crds.Created}}
+	want := []crds.Result{
+		{Name: "dhcpleases.rackboot.io", Action: crds.Created, Established: true},
+		{Name: "machines.rackboot.io", Action: crds.Created},
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Install results (-want +got):\n%s", diff)
 	}

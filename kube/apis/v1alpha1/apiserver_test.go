@@ -107,6 +107,7 @@ func TestAgainstAPIServer(t *testing.T) {
 	t.Run("invalid profiles", func(t *testing.T) { testInvalidProfiles(t, c) })
 	t.Run("status subresource", func(t *testing.T) { testStatus(t, c) })
 	t.Run("table", func(t *testing.T) { testTable(t, c) })
+	t.Run("dhcp leases", func(t *testing.T) { testDHCPLeases(t, c) })
 }
 
 func testInvalidMachines(t *testing.T, c *cluster) {
