@@ -85,6 +85,12 @@ type Config struct {
 	// MaxSessions is the size of the session table; zero means
 	// DefaultMaxSessions.
 	MaxSessions int
+	// Addr is the "ip:port" to listen on (port 0 picks a free one), for
+	// an emulator other network namespaces reach; the certificate then
+	// names that IP and 127.0.0.1. Empty means a free port of 127.0.0.1
+	// with httptest's certificate. New panics if it cannot listen, as
+	// httptest does.
+	Addr string
 	// Power is the initial PowerState, PowerOn or PowerOff; empty means
 	// PowerOff.
 	Power string
@@ -123,8 +129,8 @@ type Server struct {
 	changes  []string // power transitions not yet handed to cfg.OnPower
 }
 
-// New starts an emulator on a free port of 127.0.0.1 with a certificate
-// for 127.0.0.1 (see CertPool). Close it when done.
+// New starts an emulator on a free port of 127.0.0.1, or on Config.Addr,
+// with a certificate for its address (see CertPool). Close it when done.
 func New(cfg Config) *Server {
 	if cfg.MaxSessions == 0 {
 		cfg.MaxSessions = DefaultMaxSessions
@@ -142,6 +148,9 @@ func New(cfg Config) *Server {
 	}
 	s.srv = httptest.NewUnstartedServer(s)
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS refusals are expected
+	if cfg.Addr != "" {
+		listenAt(s.srv, cfg.Addr)
+	}
 	s.srv.StartTLS()
 	return s
 }
@@ -152,7 +161,8 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
-// Host is the address the emulator listens on, "127.0.0.1".
+// Host is the address the emulator listens on, "127.0.0.1" unless
+// Config.Addr names another.
 func (s *Server) Host() string {
 	host, _, _ := net.SplitHostPort(s.srv.Listener.Addr().String())
 	return host
@@ -165,7 +175,7 @@ func (s *Server) Port() int {
 	return n
 }
 
-// URL is the emulator's base URL, "https://127.0.0.1:port".
+// URL is the emulator's base URL, "https://<host>:<port>".
 func (s *Server) URL() string { return s.srv.URL }
 
 // CertPool holds the emulator's certificate, for clients to trust.
