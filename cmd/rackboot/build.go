@@ -69,7 +69,7 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) (*serve
 		return nil, err
 	}
 	ctl, err := bmc.New(bmc.Config{Timeout: s.BMCTimeout, MaxConcurrent: s.BMCMaxConcurrent,
-		Metrics: bmc.NewMetrics(reg)}, inv, log.With("component", "bmc"))
+		Metrics: bmc.NewMetrics(reg), Secrets: s.bmcSecrets(log)}, inv, log.With("component", "bmc"))
 	if err != nil {
 		return nil, fmt.Errorf("bmc: %w", err)
 	}
