@@ -56,6 +56,9 @@ const (
 	EventProvisionStarted EventKind = "provision-started" // an attempt began: new generation
 	EventProvisionDone    EventKind = "provision-done"    // every stage completed in time
 	EventProvisionFailed  EventKind = "provision-failed"  // a stage missed its deadline, or a BMC call failed
+	// EventProvisionResumed: a new leader took over a reprovision
+	// another replica had started; Detail names both.
+	EventProvisionResumed EventKind = "provision-resumed"
 )
 
 // Event kinds of the registration tracker (package tracker), which follows
@@ -96,7 +99,7 @@ var sightings = map[EventKind]bool{
 var otherKinds = []EventKind{
 	EventError, EventAccepted, EventRejected, EventUnrejected,
 	EventIgnitionRefused, EventBMCPower, EventBMCBootDevice,
-	EventProvisionStarted, EventProvisionDone, EventProvisionFailed,
+	EventProvisionStarted, EventProvisionDone, EventProvisionFailed, EventProvisionResumed,
 	EventNodeNotReady, EventStalled, EventNodeMismatch,
 	EventCSRApproved, EventCSRDenied, EventTokenRevoked,
 	EventNodeDrained, EventNodeUncordoned, EventNodeDeleted,

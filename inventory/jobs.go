@@ -36,6 +36,10 @@ type JobRecord struct {
 	// Powered is when the attempt's power cycle was sent; zero means it
 	// has not been sent (or not acknowledged) yet.
 	Powered time.Time `json:"powered,omitzero"`
+	// Replica names the replica that saved the record last: the one
+	// running the job, or, with Attempt zero, the one it was submitted
+	// to. Empty with the embedded store.
+	Replica string `json:"replica,omitempty"`
 }
 
 // PutJob saves j, replacing the record of the same machine.

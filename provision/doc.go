@@ -20,6 +20,12 @@
 // The workflow reads the store by polling (Config.PollInterval) with
 // Store.TimelineSince, which reads only the events not seen yet.
 //
+// Replicas sharing one store (Config.Leading) run the workflow on the
+// elected leader only. A follower's Submit saves queued JobRecords; the
+// leader adopts every saved job it does not run, at the start of Run and
+// every Config.Rescan, and records provision-resumed ("taken over by
+// <replica>") on the timeline of a job another replica had started.
+//
 // Usage:
 //
 //	wf, err := provision.New(provision.Config{}, inv, ctl, log)

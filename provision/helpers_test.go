@@ -163,6 +163,13 @@ func newRigOn(t *testing.T, cfg Config, inv *inventory.Inventory) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	startRun(t, r)
+	return r
+}
+
+// startRun runs r's Workflow until r.stop or the end of the test.
+func startRun(t *testing.T, r *rig) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.wf.Run(ctx) }()
@@ -180,7 +187,6 @@ func newRigOn(t *testing.T, cfg Config, inv *inventory.Inventory) *rig {
 			t.Errorf("Run() = %v, want nil", err)
 		}
 	})
-	return r
 }
 
 func (r *rig) machine(t *testing.T, name string) inventory.Machine {

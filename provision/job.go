@@ -58,6 +58,7 @@ type job struct {
 	// on with Attempt instead of starting a new one.
 	resume  bool
 	saved   bool      // the journal holds the job
+	ended   bool      // end began: the journal no longer holds it; guarded by Workflow.mu
 	after   uint64    // Seq of the attempt's provision-started
 	begun   time.Time // when the attempt's provision-started was recorded
 	powered time.Time // when the attempt's power cycle was sent; zero: not yet
@@ -207,7 +208,7 @@ func (j *job) stage(w *Workflow) string {
 // the timeline, so that whoever sees the job end finds the event.
 func (w *Workflow) end(j *job, m inventory.Machine, stage string, err error) {
 	var cur Job
-	w.update(j, func(jb *Job) { cur = *jb })
+	w.update(j, func(jb *Job) { cur, j.ended = *jb, true })
 	now := time.Now().UTC()
 	e := inventory.Event{Kind: inventory.EventProvisionDone,
 		Detail: fmt.Sprintf("generation %d, attempt %d of %d, in %s", cur.Generation,

@@ -30,7 +30,8 @@ func (w *Workflow) record(j *job) inventory.JobRecord {
 	w.update(j, func(jb *Job) { cur = *jb })
 	return inventory.JobRecord{Machine: cur.Machine, MAC: j.m.MACs[0], Attempt: cur.Attempt,
 		Attempts: cur.Attempts, Generation: cur.Generation, Stage: cur.Stage, By: cur.By,
-		Queued: cur.Queued, Started: cur.Started, After: j.after, Powered: j.powered}
+		Queued: cur.Queued, Started: cur.Started, After: j.after, Powered: j.powered,
+		Replica: w.cfg.Replica}
 }
 
 // save writes j to the journal, if there is one. A failure is logged:
@@ -65,8 +66,10 @@ func (w *Workflow) setStage(j *job, stage string) {
 	}
 }
 
-// resumeSaved queues, as one batch, the jobs the journal kept from
-// before a restart, in the state they were saved in. A journal that
+// resumeSaved queues, as one batch, the jobs the journal holds that this
+// workflow does not run: those kept from before a restart, those another
+// replica ran before it stopped leading, and those followers saved for
+// the leader. Each goes on in the state it was saved in. A journal that
 // cannot be read is logged: new work still runs.
 func (w *Workflow) resumeSaved() {
 	if w.journal == nil {
@@ -77,22 +80,92 @@ func (w *Workflow) resumeSaved() {
 		w.log.Error("reading reprovisions to resume", "err", err)
 		return
 	}
+	jobs, recs := w.adopt(recs)
+	for _, r := range recs {
+		w.announce(r)
+	}
+	w.enqueue(jobs)
+}
+
+// adopt takes on the jobs of recs this workflow does not run: it returns
+// them, and their records, to announce and then enqueue.
+func (w *Workflow) adopt(recs []inventory.JobRecord) ([]*job, []inventory.JobRecord) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	b := &batch{limit: w.cfg.MaxInFlight}
+	if w.stopped {
+		return nil, nil
+	}
+	var jobs []*job
+	var adopted []inventory.JobRecord
 	for _, r := range recs {
+		if !w.adoptableLocked(r) {
+			continue
+		}
 		j := w.savedJob(r)
 		w.jobs[r.Machine] = j
-		b.queue = append(b.queue, j)
-		w.log.Info("resuming a reprovision at "+cmpOr(r.Stage, "its start"), "mac", r.MAC)
+		jobs = append(jobs, j)
+		adopted = append(adopted, r)
 	}
-	if len(b.queue) > 0 {
-		w.batches = append(w.batches, b)
-		w.queued += len(b.queue)
+	return jobs, adopted
+}
+
+// enqueue queues adopted jobs as one batch; if Run stopped meanwhile,
+// they stay saved for the next Run.
+func (w *Workflow) enqueue(jobs []*job) {
+	if len(jobs) == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		for _, j := range jobs {
+			j.State, j.Error = StateStopped, "rackboot stopped before it resumed"
+		}
+		return
+	}
+	w.batches = append(w.batches, &batch{limit: w.cfg.MaxInFlight, queue: jobs})
+	w.queued += len(jobs)
+	w.poke()
+}
+
+// adoptableLocked reports whether r is a job to take on: not one this
+// workflow queued or runs, nor one it ended (r may have been read just
+// before the end deleted it).
+func (w *Workflow) adoptableLocked(r inventory.JobRecord) bool {
+	j := w.jobs[r.Machine]
+	switch {
+	case j == nil:
+		return true
+	case !j.State.Finished():
+		return false
+	case j.Queued.Equal(r.Queued):
+		return !j.ended
+	}
+	return true
+}
+
+// announce logs an adopted job and, when it was started by another
+// replica, records the takeover on the machine's timeline.
+func (w *Workflow) announce(r inventory.JobRecord) {
+	if r.Attempt == 0 {
+		w.log.Info("starting a reprovision saved for the leader", "mac", r.MAC,
+			"replica", r.Replica)
+		return
+	}
+	w.log.Info("resuming a reprovision at "+cmpOr(r.Stage, "its start"), "mac", r.MAC)
+	if r.Replica == "" || r.Replica == w.cfg.Replica {
+		return
+	}
+	e := inventory.Event{Kind: inventory.EventProvisionResumed, Detail: truncate(fmt.Sprintf(
+		"taken over by %s from %s at %s, attempt %d of %d, generation %d", w.cfg.Replica,
+		r.Replica, cmpOr(r.Stage, "its start"), r.Attempt, r.Attempts, r.Generation))}
+	if _, err := w.st.Record(r.MAC, e); err != nil {
+		w.log.Error("recording a reprovision taken over", "mac", r.MAC, "err", err)
 	}
 }
 
-// savedJob is the job of record r, to resume at its attempt.
+// savedJob is the job of record r, to resume at its attempt; a record
+// without an attempt, saved by a follower, starts at the first.
 func (w *Workflow) savedJob(r inventory.JobRecord) *job {
 	m := inventory.Machine{Name: r.Machine, MACs: []string{r.MAC}}
 	if found, _, ok := w.st.Lookup(r.MAC); ok {
@@ -100,7 +173,7 @@ func (w *Workflow) savedJob(r inventory.JobRecord) *job {
 	}
 	return &job{Job: Job{Machine: r.Machine, State: StateQueued, Stage: r.Stage,
 		Attempt: r.Attempt, Attempts: r.Attempts, Generation: r.Generation, By: r.By,
-		Queued: r.Queued, Started: r.Started}, m: m, resume: true, saved: true,
+		Queued: r.Queued, Started: r.Started}, m: m, resume: r.Attempt > 0, saved: true,
 		after: r.After, powered: r.Powered}
 }
 

@@ -20,6 +20,7 @@ const (
 	DefaultMaxInFlight  = 8
 	DefaultMaxQueued    = 1024
 	DefaultPollInterval = 2 * time.Second
+	DefaultRescan       = 2 * time.Second
 )
 
 // Errors of Submit, for callers to branch on.
@@ -60,6 +61,17 @@ type Config struct {
 	// of each attempt, before the BMC sets the boot device; nil skips
 	// the step.
 	Drainer Drainer
+	// Replica names this replica in saved jobs and on the timeline of
+	// a job it takes over from another; empty with a single rackboot.
+	Replica string
+	// Leading reports whether this replica leads, when several share
+	// one store: Run then runs on the leader only, and Submit on a
+	// follower saves the jobs to the Journal for the leader to adopt.
+	// Nil means this rackboot is alone, always leading.
+	Leading func() bool
+	// Rescan is how often Run rereads the Journal for jobs saved by
+	// other replicas; zero means DefaultRescan.
+	Rescan time.Duration
 }
 
 // Drainer moves the workload off a machine's Node before the machine is
@@ -82,6 +94,7 @@ func (c Config) Validate() error {
 		{"MaxInFlight", c.MaxInFlight < 0},
 		{"MaxQueued", c.MaxQueued < 0},
 		{"PollInterval", c.PollInterval < 0},
+		{"Rescan", c.Rescan < 0},
 	} {
 		if f.bad {
 			return fmt.Errorf("%s: must not be negative", f.name)
@@ -104,6 +117,7 @@ func (c Config) withDefaults() Config {
 	c.MaxInFlight = cmpOr(c.MaxInFlight, DefaultMaxInFlight)
 	c.MaxQueued = cmpOr(c.MaxQueued, DefaultMaxQueued)
 	c.PollInterval = cmpOr(c.PollInterval, DefaultPollInterval)
+	c.Rescan = cmpOr(c.Rescan, DefaultRescan)
 	return c
 }
 
@@ -156,7 +170,7 @@ type Workflow struct {
 
 	mu sync.Mutex
 	// guarded by mu
-	started  bool            // Run was called
+	running  bool            // Run runs
 	stopped  bool            // Run returned: no more work is taken
 	batches  []*batch        // in submission order, with work left
 	jobs     map[string]*job // the latest job of each machine submitted
@@ -191,20 +205,25 @@ func New(cfg Config, st Store, b BMC, log *slog.Logger) (*Workflow, error) {
 }
 
 // Run first queues the jobs the store's Journal kept from before a
-// restart, then starts queued machines as slots free up, until ctx ends.
-// Machines in flight then stop where they are: with a Journal they are
-// left, saved, for the next Run to resume (StateStopped); without one
-// they are recorded as failed ("rackboot stopped"). Queued ones are
-// dropped. It returns nil on a clean stop.
+// restart, then starts queued machines as slots free up, until ctx ends;
+// every Config.Rescan it adopts the jobs other replicas saved. Machines
+// in flight then stop where they are: with a Journal they are left,
+// saved, for the next Run (here or on another replica) to resume
+// (StateStopped); without one they are recorded as failed ("rackboot
+// stopped"). Queued ones are dropped, or, with Config.Leading, saved for
+// the next leader. It returns nil on a clean stop. Run may be called
+// again once it returned, as a replica that leads again does.
 func (w *Workflow) Run(ctx context.Context) error {
 	w.mu.Lock()
-	if w.started {
+	if w.running {
 		w.mu.Unlock()
-		return errors.New("provision: Run was called twice")
+		return errors.New("provision: Run is already running")
 	}
-	w.started = true
+	w.running, w.stopped = true, false
 	w.mu.Unlock()
 	w.resumeSaved()
+	tick := time.NewTicker(w.cfg.Rescan)
+	defer tick.Stop()
 
 	var wg sync.WaitGroup
 	for {
@@ -213,7 +232,12 @@ func (w *Workflow) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			w.stop()
 			wg.Wait()
+			w.mu.Lock()
+			w.running = false
+			w.mu.Unlock()
 			return nil
+		case <-tick.C:
+			w.resumeSaved()
 		case <-w.wake:
 		}
 	}
@@ -272,6 +296,11 @@ func (w *Workflow) stop() {
 	var dropped []string
 	for _, b := range w.batches {
 		for _, j := range b.queue {
+			if w.handOverLocked(j) {
+				j.State, j.Error = StateStopped, "rackboot stopped leading; saved for the next leader"
+				j.Finished = time.Now().UTC()
+				continue
+			}
 			j.State, j.Error = StateFailed, "dropped from the queue: rackboot stopped"
 			j.Finished = time.Now().UTC()
 			dropped = append(dropped, j.Machine)
@@ -295,6 +324,9 @@ func (w *Workflow) stop() {
 func (w *Workflow) Submit(ms []inventory.Machine, maxInFlight int, who string) ([]Job, error) {
 	if err := checkBatch(ms, maxInFlight); err != nil {
 		return nil, err
+	}
+	if w.following() {
+		return w.submitToLeader(ms, who)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -366,27 +398,34 @@ func (w *Workflow) attempts(m inventory.Machine) int {
 func (w *Workflow) canPower(m inventory.Machine) bool { return w.bmc != nil && m.BMC != nil }
 
 // Jobs returns the latest job of every machine submitted since start,
-// by machine name.
+// by machine name. On a follower (see Config.Leading) the jobs saved in
+// the Journal, run or queued by the leader, stand in for this replica's.
 func (w *Workflow) Jobs() []Job {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := make([]Job, 0, len(w.jobs))
-	for _, j := range w.jobs {
-		out = append(out, j.Job)
+	all := w.jobViews()
+	out := make([]Job, 0, len(all))
+	for _, j := range all {
+		out = append(out, j)
 	}
 	slices.SortFunc(out, func(a, b Job) int { return strings.Compare(a.Machine, b.Machine) })
 	return out
 }
 
-// Job returns the latest job of the machine called name.
+// Job returns the latest job of the machine called name, as Jobs shows
+// it.
 func (w *Workflow) Job(name string) (Job, bool) {
+	j, ok := w.jobViews()[name]
+	return j, ok
+}
+
+// ownJobs returns this replica's jobs by machine name.
+func (w *Workflow) ownJobs() map[string]Job {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	j, ok := w.jobs[name]
-	if !ok {
-		return Job{}, false
+	out := make(map[string]Job, len(w.jobs))
+	for name, j := range w.jobs {
+		out[name] = j.Job
 	}
-	return j.Job, true
+	return out
 }
 
 // update changes j under the lock.
