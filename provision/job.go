@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rackboot/rackboot/bmc"
@@ -244,4 +246,42 @@ func truncate(s string) string {
 	}
 	r := []rune(s[:maxDetail])
 	return string(r[:len(r)-1]) + "..."
+}
+
+// Jobs returns the latest job of every machine submitted since start,
+// by machine name. On a follower (see Config.Leading) the jobs saved in
+// the Journal, run or queued by the leader, stand in for this replica's.
+func (w *Workflow) Jobs() []Job {
+	all := w.jobViews()
+	out := make([]Job, 0, len(all))
+	for _, j := range all {
+		out = append(out, j)
+	}
+	slices.SortFunc(out, func(a, b Job) int { return strings.Compare(a.Machine, b.Machine) })
+	return out
+}
+
+// Job returns the latest job of the machine called name, as Jobs shows
+// it.
+func (w *Workflow) Job(name string) (Job, bool) {
+	j, ok := w.jobViews()[name]
+	return j, ok
+}
+
+// ownJobs returns this replica's jobs by machine name.
+func (w *Workflow) ownJobs() map[string]Job {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]Job, len(w.jobs))
+	for name, j := range w.jobs {
+		out[name] = j.Job
+	}
+	return out
+}
+
+// update changes j under the lock.
+func (w *Workflow) update(j *job, f func(*Job)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f(&j.Job)
 }
