@@ -30,7 +30,7 @@ func (e MachineEvent) Inventory() (inventory.Event, error) {
 	}
 	return inventory.Event{
 		Seq:    uint64(e.Seq),
-		Time:   e.Time.Time,
+		Time:   e.Time.UTC(),
 		Kind:   inventory.EventKind(e.Kind),
 		IP:     ip,
 		Detail: e.Detail,

@@ -224,6 +224,23 @@ type MachineStatus struct {
 	// no stage is timed.
 	// +optional
 	Deadline *metav1.Time `json:"deadline,omitempty"`
+	// MACs is the runtime status of each of the machine's MACs that
+	// rackboot has seen or acted on; the fields above merge them.
+	// +optional
+	// +listType=map
+	// +listMapKey=mac
+	// +kubebuilder:validation:MaxItems=16
+	MACs []MACStatus `json:"macs,omitempty"`
+	// Steps are the one-time steps the current provisioning generation
+	// took, such as installer-served.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Steps []ProvisionStep `json:"steps,omitempty"`
+	// Reprovision is the machine's reprovision in flight, if any.
+	// +optional
+	Reprovision *ReprovisionJob `json:"reprovision,omitempty"`
 	// Conditions are the machine's conditions in the Kubernetes
 	// convention, one per type.
 	// +optional
@@ -257,6 +274,10 @@ type NodeRef struct {
 
 // MachineEvent is one entry of a machine's timeline, as inventory.Event.
 type MachineEvent struct {
+	// MAC is the network card the event is about, when the machine has
+	// several; empty in events written before it was kept.
+	// +optional
+	MAC MAC `json:"mac,omitempty"`
 	// Seq orders events; rackboot's store numbers them.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
