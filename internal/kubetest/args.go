@@ -81,7 +81,10 @@ func controllerManagerArgs(controllers []string) []string {
 
 // waitReady polls the API server's /readyz until it answers ok, failing
 // early when a component exits.
-func (cp *ControlPlane) waitReady() error {
+func (cp *ControlPlane) waitReady() error { return cp.waitReadyWatching(cp.procs...) }
+
+// waitReadyWatching is waitReady failing early when one of procs exits.
+func (cp *ControlPlane) waitReadyWatching(procs ...*process) error {
 	cs, err := kubernetes.NewForConfig(cp.Admin)
 	if err != nil {
 		return fmt.Errorf("building admin client: %w", err)
@@ -90,7 +93,7 @@ func (cp *ControlPlane) waitReady() error {
 	defer cancel()
 	var last error
 	for ctx.Err() == nil {
-		if err := cp.exitedEarly(); err != nil {
+		if err := exitedEarly(procs); err != nil {
 			return err
 		}
 		body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Raw()
@@ -104,8 +107,8 @@ func (cp *ControlPlane) waitReady() error {
 }
 
 // exitedEarly returns an error when any component has already exited.
-func (cp *ControlPlane) exitedEarly() error {
-	for _, p := range cp.procs {
+func exitedEarly(procs []*process) error {
+	for _, p := range procs {
 		if gone, err := p.exited(); gone {
 			return fmt.Errorf("%s exited (%v); log:\n%s", p.name, err, p.tail(30))
 		}
