@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/rackboot/rackboot/inventory"
 )
 
 // Guard authenticates the admin listener's requests; package auth
@@ -50,6 +48,10 @@ type AdminConfig struct {
 	// Ready reports why rackboot is not ready to serve, for /readyz; nil
 	// checks only the store.
 	Ready func() error
+	// Status tells of the store and the leader for GET /api/v1/status;
+	// a degraded store also fails /readyz. Nil means the embedded store
+	// on a rackboot that always leads.
+	Status func() Status
 }
 
 // Admin is the admin listener: the REST API, the dashboard, /metrics and
@@ -86,6 +88,7 @@ func (a *Admin) routes() *chi.Mux {
 	r.Group(func(r chi.Router) {
 		r.Use(a.cfg.Guard.Require, a.guarded)
 		r.Get("/api/v1/session", a.cfg.Guard.Session)
+		r.Get("/api/v1/status", a.status)
 		s.apiRoutes(r)
 		if a.cfg.Metrics != nil {
 			r.Handle("/metrics", a.cfg.Metrics)
@@ -168,38 +171,4 @@ func secureHeaders(next http.Handler) http.Handler {
 func healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
-}
-
-// readyTimeout bounds the readiness checks.
-const readyTimeout = 5 * time.Second
-
-// readyz answers the readiness check: the store answers and every part
-// rackboot runs is serving. The body says what is wrong.
-func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
-	errc := make(chan error, 1)
-	go func() { errc <- a.ready() }()
-	var err error
-	select {
-	case err = <-errc:
-	case <-time.After(readyTimeout):
-		err = errors.New("readiness checks took too long")
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err != nil {
-		a.srv.log.Debug("not ready", "err", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "not ready: %v\n", err)
-		return
-	}
-	w.Write([]byte("ok\n"))
-}
-
-func (a *Admin) ready() error {
-	if _, err := a.srv.inv.Status("00:00:00:00:00:00"); err != nil && !errors.Is(err, inventory.ErrNotFound) {
-		return fmt.Errorf("store: %w", err)
-	}
-	if a.cfg.Ready != nil {
-		return a.cfg.Ready()
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rackboot/rackboot/bmc"
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -211,5 +213,46 @@ func TestAdminHeadAndAllow(t *testing.T) {
 			t.Errorf("%s %s = %d Allow %q, want 405 Allow %q", tt.method, tt.target, w.Code,
 				w.Header().Get("Allow"), tt.allow)
 		}
+	}
+}
+
+func TestReadyzAndStatusSayTheStoreIsDegraded(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   Status
+		wantCode int
+		wantBody readiness
+	}{
+		{"healthy", Status{Store: "kubernetes", Replica: "a", Leader: "b"}, http.StatusOK,
+			readiness{Ready: true}},
+		{"degraded", Status{Store: "kubernetes", Degraded: true, Reason: "api server unreachable",
+			Replica: "a", Leader: "b"}, http.StatusServiceUnavailable,
+			readiness{Reason: "store degraded: api server unreachable"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			admin := newTestAdmin(t, e.srv, AdminConfig{Status: func() Status { return tt.status }})
+			w := httptest.NewRecorder()
+			admin.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+			var got readiness
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != tt.wantCode {
+				t.Fatalf("GET /readyz = %d %q (%v), want %d and JSON", w.Code, w.Body, err, tt.wantCode)
+			}
+			if diff := cmp.Diff(tt.wantBody, got); diff != "" {
+				t.Errorf("GET /readyz body (-want +got):\n%s", diff)
+			}
+			w = httptest.NewRecorder()
+			r := httptest.NewRequest("GET", "/api/v1/status", nil)
+			r.Header.Set("Authorization", "Bearer "+viewerToken)
+			admin.Handler().ServeHTTP(w, r)
+			var st Status
+			if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || w.Code != http.StatusOK {
+				t.Fatalf("GET /api/v1/status = %d %q (%v), want 200 and JSON", w.Code, w.Body, err)
+			}
+			if diff := cmp.Diff(tt.status, st); diff != "" {
+				t.Errorf("GET /api/v1/status (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
