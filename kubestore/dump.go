@@ -1,0 +1,210 @@
+package kubestore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/kube/apis/v1alpha1"
+)
+
+// Dump returns the state as this replica sees it: the Machines, the
+// rejections, the leases and quarantines from the caches, the
+// provisioning and jobs from the Machines' statuses (and memory, for
+// machines without one), and the timelines, boot UUIDs and address
+// index as far as this replica keeps them.
+func (s *Store) Dump() (inventory.Dump, error) {
+	d := inventory.Dump{Kind: inventory.DumpKind, Version: inventory.DumpVersion,
+		Created: s.now().UTC(), Seq: s.clock.current()}
+	var err error
+	d.Machines, _, _ = s.StoredMachines()
+	if d.Rejected, err = s.Rejections(); err != nil {
+		return d, err
+	}
+	if d.Leases, err = s.Leases(); err != nil {
+		return d, err
+	}
+	if d.Declined, err = s.Declined(); err != nil {
+		return d, err
+	}
+	d.Addresses = s.mem.addresses()
+	d.Provisioning = s.provisioning()
+	if d.Jobs, err = s.Jobs(); err != nil {
+		return d, err
+	}
+	d.BootUUIDs = s.mem.bootUUIDs()
+	d.Timelines = s.mem.timelines()
+	return d, nil
+}
+
+// provisioning returns the provisioning record of every machine that has
+// one: a Machine whose status has a generation, or one kept in memory.
+func (s *Store) provisioning() []inventory.ProvisionRecord {
+	out := s.local.records()
+	for _, m := range s.cachedMachines() {
+		if m.Status.Generation != 0 {
+			out = append(out, inventory.ProvisionRecord{Machine: m.Name, Provision: m.Status.Provision()})
+		}
+	}
+	slices.SortFunc(out, func(a, b inventory.ProvisionRecord) int {
+		return strings.Compare(a.Machine, b.Machine)
+	})
+	return out
+}
+
+// Restore writes d into the namespace, which must hold no Machine and no
+// DHCPLease: otherwise it returns an error wrapping inventory.ErrNotEmpty.
+// Machines are created with their status (provisioning, job, per-MAC
+// statuses and recent events); the timelines and the address index go
+// into this replica's memory. Call it after WaitSynced and before
+// serving. Unlike the embedded store's, a failed Restore may leave part
+// of d written.
+func (s *Store) Restore(d inventory.Dump) error {
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("restoring: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.checkEmpty(ctx); err != nil {
+		return fmt.Errorf("restoring: %w", err)
+	}
+	s.restoreMemory(d)
+	for _, step := range []func(context.Context, inventory.Dump) error{
+		s.restoreMachines, s.restoreRejections, s.restoreLeases,
+	} {
+		if err := step(ctx, d); err != nil {
+			return fmt.Errorf("restoring: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkEmpty returns an error wrapping inventory.ErrNotEmpty when the
+// namespace holds a Machine or a DHCPLease. It asks the API server, not
+// the cache.
+func (s *Store) checkEmpty(ctx context.Context) error {
+	var held []string
+	for _, r := range []struct {
+		resource, what string
+		list           interface {
+			runtime.Object
+			metav1.ListInterface
+		}
+	}{
+		{"machines", "Machines", &v1alpha1.MachineList{}},
+		{"dhcpleases", "DHCPLeases", &v1alpha1.DHCPLeaseList{}},
+	} {
+		err := s.client.Get().Namespace(s.ns).Resource(r.resource).
+			VersionedParams(&metav1.ListOptions{Limit: 1}, metav1.ParameterCodec).
+			Do(ctx).Into(r.list)
+		if err != nil {
+			return unavailable(err)
+		}
+		if meta.LenList(r.list) > 0 {
+			held = append(held, r.what)
+		}
+	}
+	if len(held) > 0 {
+		return fmt.Errorf("%w: namespace %s holds %s", inventory.ErrNotEmpty, s.ns, strings.Join(held, " and "))
+	}
+	return nil
+}
+
+// restoreMemory takes in the timelines, boot UUIDs, address index and
+// the provisioning and jobs of machines d does not declare.
+func (s *Store) restoreMemory(d inventory.Dump) {
+	s.clock.observe(d.Seq)
+	declared := map[string]bool{}
+	names := map[string]bool{}
+	for _, m := range d.Machines {
+		names[m.Name] = true
+		for _, mac := range m.MACs {
+			declared[mac] = true
+		}
+	}
+	for _, t := range d.Timelines {
+		s.mem.restore(t, declared[t.MAC])
+	}
+	for _, a := range d.Addresses {
+		s.mem.setAddr(a.IP, a.MAC)
+	}
+	for _, u := range d.BootUUIDs {
+		s.mem.setUUID(u.MAC, u.UUID, declared[u.MAC])
+	}
+	for _, p := range d.Provisioning {
+		if !names[p.Machine] {
+			s.local.change(p.Machine, func(cur *inventory.Provision) bool { *cur = p.Provision; return true })
+		}
+	}
+	for _, j := range d.Jobs {
+		if !names[j.Machine] {
+			s.local.putJob(j)
+		}
+	}
+}
+
+// restoreMachines creates d's Machines and writes their status.
+func (s *Store) restoreMachines(ctx context.Context, d inventory.Dump) error {
+	for _, m := range d.Machines {
+		if err := s.PutStoredMachine(m); err != nil {
+			return err
+		}
+		i := slices.IndexFunc(d.Provisioning, func(p inventory.ProvisionRecord) bool { return p.Machine == m.Name })
+		j := slices.IndexFunc(d.Jobs, func(j inventory.JobRecord) bool { return j.Machine == m.Name })
+		err := s.updateStatus(ctx, m.Name, func(cur *v1alpha1.Machine) (bool, error) {
+			if i >= 0 {
+				p := d.Provisioning[i].Provision
+				cur.Status.Generation = int64(p.Generation)
+				cur.Status.Steps = v1alpha1.StepsFromInventory(p.Steps)
+			}
+			if j >= 0 {
+				cur.Status.Reprovision = v1alpha1.JobFromInventory(d.Jobs[j])
+			}
+			s.composeStatus(cur)
+			return true, nil
+		})
+		if err != nil {
+			return fmt.Errorf("writing the status of machine %s: %w", m.Name, unavailable(err))
+		}
+	}
+	return nil
+}
+
+// restoreRejections writes d's rejections, with their times.
+func (s *Store) restoreRejections(_ context.Context, d inventory.Dump) error {
+	if len(d.Rejected) == 0 {
+		return nil
+	}
+	err := s.changeRejections(func(data map[string]string) bool {
+		for _, r := range d.Rejected {
+			data[rejectionKey(r.MAC)] = r.Time.UTC().Format(time.RFC3339)
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("writing rejections: %w", err)
+	}
+	return nil
+}
+
+// restoreLeases claims d's leases and quarantines.
+func (s *Store) restoreLeases(_ context.Context, d inventory.Dump) error {
+	for _, l := range d.Leases {
+		if err := s.leases.PutLease(l); err != nil {
+			return err
+		}
+	}
+	for _, q := range d.Declined {
+		if err := s.leases.PutDeclined(q.IP, q.Until); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package kubestore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// probeInterval is how often the store asks the API server whether it
+// is ready.
+const probeInterval = time.Second
+
+// Health says whether the store reaches its API server.
+type Health struct {
+	// Degraded is true while the API server cannot be reached: reads
+	// answer from the cache, which may be stale, status writes and
+	// Events wait, and synchronous writes fail with ErrUnavailable.
+	Degraded bool
+	// Reason says why, in words; empty when not degraded.
+	Reason string
+	// Since is when the store became degraded, or healthy again; zero
+	// before either happened.
+	Since time.Time
+	// QueuedWrites counts the Machine status writes waiting.
+	QueuedWrites int
+}
+
+// health tracks whether the API server answers.
+type health struct {
+	now func() time.Time
+
+	mu       sync.Mutex
+	degraded bool      // guarded by mu
+	reason   string    // guarded by mu
+	since    time.Time // guarded by mu
+}
+
+// down marks the store degraded by err; it reports whether it was not
+// degraded yet.
+func (h *health) down(err error) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.degraded {
+		return false
+	}
+	h.degraded, h.since = true, h.now().UTC()
+	h.reason = fmt.Sprintf("kubernetes api server unreachable: %v", err)
+	return true
+}
+
+// up marks the store healthy; it reports whether it was degraded.
+func (h *health) up() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	was := h.degraded
+	if was {
+		h.degraded, h.reason, h.since = false, "", h.now().UTC()
+	}
+	return was
+}
+
+// Health returns the store's health now.
+func (s *Store) Health() Health {
+	s.health.mu.Lock()
+	h := Health{Degraded: s.health.degraded, Reason: s.health.reason, Since: s.health.since}
+	s.health.mu.Unlock()
+	h.QueuedWrites = s.writer.queued()
+	return h
+}
+
+// probe asks the API server's /readyz every probeInterval until ctx
+// ends, marking the store degraded or healthy by the answer. Back to
+// healthy, it sends the queued status writes at once.
+func (s *Store) probe(ctx context.Context) {
+	t := time.NewTicker(probeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.ping(ctx); err != nil {
+			if ctx.Err() == nil && s.health.down(err) {
+				s.log.Warn("kubestore: degraded, answering from cache", "err", err)
+			}
+			continue
+		}
+		if s.health.up() {
+			s.log.Info("kubestore: the api server answers again; sending queued writes")
+			s.writer.kick()
+		}
+	}
+}
+
+// ping asks the API server whether it is ready.
+func (s *Store) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, probeInterval)
+	defer cancel()
+	body, err := s.core.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Raw()
+	if err != nil {
+		return err
+	}
+	if string(body) != "ok" {
+		return fmt.Errorf("readyz says %q", body)
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package kubestore
+
+import (
+	"slices"
+	"sync"
+
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/kube/apis/v1alpha1"
+)
+
+// macIndex maps the MACs of the Machines in the cache to their names.
+type macIndex struct {
+	mu     sync.RWMutex
+	byMAC  map[string]string   // mac -> machine name; guarded by mu
+	byName map[string][]string // machine name -> its MACs; guarded by mu
+	gens   map[string]int64    // machine name -> metadata.generation seen; guarded by mu
+}
+
+// set records the MACs of the Machine called name at metadata generation
+// gen. It returns the MACs it no longer has, and whether its spec is new.
+func (x *macIndex) set(name string, macs []string, gen int64) (gone []string, changed bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.byMAC == nil {
+		x.byMAC, x.byName, x.gens = map[string]string{}, map[string][]string{}, map[string]int64{}
+	}
+	for _, mac := range x.byName[name] {
+		if !slices.Contains(macs, mac) && x.byMAC[mac] == name {
+			delete(x.byMAC, mac)
+			gone = append(gone, mac)
+		}
+	}
+	for _, mac := range macs {
+		x.byMAC[mac] = name
+	}
+	old, seen := x.gens[name]
+	x.byName[name], x.gens[name] = macs, gen
+	return gone, !seen || old != gen
+}
+
+// remove forgets the Machine called name and returns its MACs.
+func (x *macIndex) remove(name string) []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	macs := x.byName[name]
+	for _, mac := range macs {
+		if x.byMAC[mac] == name {
+			delete(x.byMAC, mac)
+		}
+	}
+	delete(x.byName, name)
+	delete(x.gens, name)
+	return macs
+}
+
+// machine returns the name of the Machine that declares mac.
+func (x *macIndex) machine(mac string) (string, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	name, ok := x.byMAC[mac]
+	return name, ok
+}
+
+// specMACs returns the canonical MACs of m's spec, leaving out bad ones
+// (StoredMachines reports those).
+func specMACs(m *v1alpha1.Machine) []string {
+	var out []string
+	for _, raw := range m.Spec.MACs {
+		if mac, err := inventory.NormalizeMAC(string(raw)); err == nil {
+			out = append(out, mac)
+		}
+	}
+	return out
+}
+
+// machineSeen follows a Machine added or changed, by this replica or
+// another: its MACs become declared, and its status's per-MAC statuses
+// and recent events join memory. Events new here go to the watchers.
+func (s *Store) machineSeen(o any) {
+	m, ok := o.(*v1alpha1.Machine)
+	if !ok {
+		return
+	}
+	macs := specMACs(m)
+	gone, changed := s.index.set(m.Name, macs, m.Generation)
+	for _, mac := range gone {
+		s.mem.declare(mac, false)
+	}
+	for _, mac := range macs {
+		s.mem.declare(mac, true)
+	}
+	s.mergeStatus(m, macs)
+	if changed {
+		s.change.kick()
+	}
+}
+
+// mergeStatus takes in what m's status says of its MACs.
+func (s *Store) mergeStatus(m *v1alpha1.Machine, macs []string) {
+	for _, ms := range m.Status.MACs {
+		st, uuid, err := ms.Inventory()
+		if err != nil {
+			s.log.Debug("kubestore: bad mac status", "machine", m.Name, "err", err)
+			continue
+		}
+		s.clock.observe(st.LastEvent.Seq)
+		s.mem.mergeStatus(st, uuid)
+	}
+	for _, me := range m.Status.RecentEvents {
+		mac := string(me.MAC)
+		if mac == "" && len(macs) > 0 {
+			mac = macs[0]
+		}
+		e, err := me.Inventory()
+		if err != nil || mac == "" {
+			continue
+		}
+		s.clock.observe(e.Seq)
+		if s.mem.merge(mac, e) {
+			s.hub.Publish(inventory.Notice{MAC: mac, Event: e})
+		}
+	}
+}
+
+// machineGone follows a Machine deleted: its MACs are undeclared now.
+func (s *Store) machineGone(o any) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	m, ok := o.(*v1alpha1.Machine)
+	if !ok {
+		return
+	}
+	for _, mac := range s.index.remove(m.Name) {
+		s.mem.declare(mac, false)
+	}
+	s.change.kick()
+}
