@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -138,6 +139,11 @@ func (s *Server) request(r *request) *dhcpv4.DHCPv4 {
 	}
 	if err := s.storeBinding(b); err != nil {
 		s.leases.undo(b)
+		if errors.Is(err, inventory.ErrConflict) {
+			// Another replica's client holds ip (issue #7): never ACK it.
+			s.leases.lost(ip, err, now.Add(s.cfg.OfferHold))
+			return s.nak(r, ip, "address leased to another client")
+		}
 		s.storeFailed(r, "storing lease, no ACK sent", "ip", ip, "err", err)
 		return nil
 	}

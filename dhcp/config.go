@@ -100,6 +100,16 @@ type Config struct {
 	// Metrics counts packets and offers for Prometheus; nil counts
 	// nothing. Build it with NewMetrics.
 	Metrics *Metrics
+	// CursorSeed, in authoritative mode, picks where in each pool's
+	// dynamic range the search for a free address starts: a hash of it,
+	// modulo the range's size. Replicas sharing a lease store give each
+	// their own (the replica id), so that they rarely offer one address
+	// at once. Empty starts at Pool.Start.
+	CursorSeed string
+	// LeaseFeed, when set, tells the server of leases other replicas
+	// store (see LeaseFeed). Nil means the inventory's own, if it
+	// implements LeaseFeed, else none.
+	LeaseFeed LeaseFeed
 }
 
 // Validate checks c and names the first bad field in its error.

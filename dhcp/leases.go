@@ -42,6 +42,10 @@ type binding struct {
 // lock held and concurrent writes share a commit. Memory stays bounded by
 // the pools: every entry holds a distinct address.
 type leaseTable struct {
+	// seed offsets where scans of a pool start (Config.CursorSeed); set
+	// before the table is shared.
+	seed uint64
+
 	mu sync.Mutex
 	// guarded by mu:
 	byMAC      map[string]inventory.Lease
@@ -106,6 +110,9 @@ func (t *leaseTable) holder(c claim, ip netip.Addr, now time.Time) string {
 		return fmt.Sprintf("leased to %s until %s", m, t.byMAC[m].Expiry.UTC().Format(time.RFC3339))
 	}
 	if h, ok := t.offers[ip]; ok && h.mac != c.mac && now.Before(h.until) {
+		if h.mac == "" {
+			return "claimed through another replica"
+		}
 		return "offered to " + h.mac
 	}
 	if t.quarantinedLocked(ip, now) {
@@ -154,7 +161,7 @@ func (t *leaseTable) chooseLocked(c claim, want netip.Addr, now time.Time) (neti
 func (t *leaseTable) scanLocked(c claim, now time.Time) (netip.Addr, bool) {
 	start, ok := t.cursor[c.pool]
 	if !ok {
-		start = c.pool.Start
+		start = c.pool.seeded(t.seed)
 	}
 	var reuse netip.Addr
 	ip := start

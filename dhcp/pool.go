@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 )
@@ -40,6 +41,19 @@ func (p *Pool) next(ip netip.Addr) netip.Addr {
 		return p.Start
 	}
 	return n
+}
+
+// seeded returns the address of the dynamic range that seed lands on:
+// Start plus seed modulo the range's size.
+func (p *Pool) seeded(seed uint64) netip.Addr {
+	s, e := p.Start.As4(), p.End.As4()
+	lo, hi := binary.BigEndian.Uint32(s[:]), binary.BigEndian.Uint32(e[:])
+	if hi < lo {
+		return p.Start
+	}
+	var out [4]byte
+	binary.BigEndian.PutUint32(out[:], lo+uint32(seed%(uint64(hi-lo)+1)))
+	return netip.AddrFrom4(out)
 }
 
 // mask returns the subnet mask for option 1 (RFC 2132 section 3.3).

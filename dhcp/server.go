@@ -92,7 +92,13 @@ func NewServer(cfg Config, inv Inventory, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("loading declined addresses: %w", err)
 		}
 		s.leases = newLeaseTable(leases, declined)
+		if f := s.feed(); f != nil {
+			if err := s.subscribe(f); err != nil {
+				return nil, fmt.Errorf("loading leases: %w", err)
+			}
+		}
 	}
+	s.leases.seed = seedOf(cfg.CursorSeed)
 	return s, nil
 }
 
