@@ -52,8 +52,12 @@ type review struct {
 	reason  string
 }
 
-// reviewServing decides the kubelet serving CSR called name.
+// reviewServing decides the kubelet serving CSR called name; a replica
+// that does not lead leaves it to the leader.
 func (t *Tracker) reviewServing(ctx context.Context, name string) error {
+	if !t.leading() {
+		return nil
+	}
 	obj, ok, err := t.csrs.GetByKey(name)
 	if err != nil || !ok {
 		return err
@@ -233,5 +237,21 @@ func (t *Tracker) leave(csr *certv1.CertificateSigningRequest, reason string) {
 	if !seen {
 		t.log.Info("kubelet serving csr left to other approvers", "csr", csr.Name,
 			"requester", csr.Spec.Username, "reason", reason)
+	}
+}
+
+// queueUndecided queues the kubelet serving CSRs no one decided yet, so
+// that a replica that became leader reviews the ones its predecessor
+// left. Only a replica sharing its store with others needs it: a lone
+// tracker queues each CSR as the informer sees it.
+func (t *Tracker) queueUndecided() {
+	if !t.shared || t.csrs == nil || !t.leading() {
+		return
+	}
+	for _, obj := range t.csrs.List() {
+		csr, ok := obj.(*certv1.CertificateSigningRequest)
+		if ok && csr.Spec.SignerName == certv1.KubeletServingSignerName && !decided(csr) {
+			t.queue.Add(csrKey(csr.Name))
+		}
 	}
 }

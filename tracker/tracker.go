@@ -90,6 +90,13 @@ type Config struct {
 	// Metrics counts stage transitions for Prometheus; nil counts
 	// nothing. Build it with NewMetrics.
 	Metrics *Metrics
+	// Leading reports whether this replica leads, when several rackboot
+	// replicas share one store. Every replica follows the machines and
+	// records their progress; only the leader approves or denies kubelet
+	// serving CSRs and deletes bootstrap tokens (and uncordons drained
+	// Nodes), and a new leader takes over the CSRs left undecided at its
+	// next rescan. Nil means always leading.
+	Leading func() bool
 }
 
 // Tracker follows machines to Ready Nodes. Create it with New and start it
@@ -105,7 +112,9 @@ type Tracker struct {
 	rescan    time.Duration
 	drainFor  time.Duration
 	now       func() time.Time
-	metrics   *Metrics // nil counts nothing
+	metrics   *Metrics    // nil counts nothing
+	leading   func() bool // never nil
+	shared    bool        // Config.Leading was set: other replicas run too
 
 	// queue holds the machines and CSRs to look at; Run shuts it down.
 	queue workqueue.TypedRateLimitingInterface[key]
@@ -141,10 +150,13 @@ func New(cfg Config, inv Inventory, revoker Revoker, log *slog.Logger) (*Tracker
 		deadlines: cfg.Deadlines.withDefaults(), now: cfg.Now,
 		resync: orDefault(cfg.Resync, DefaultResync), rescan: orDefault(cfg.Rescan, DefaultRescan),
 		drainFor: orDefault(cfg.DrainTimeout, DefaultDrainTimeout), queue: newQueue(),
-		metrics:  cfg.Metrics,
+		metrics: cfg.Metrics, leading: cfg.Leading, shared: cfg.Leading != nil,
 		machines: map[string]*progress{}, unknown: map[string]bool{}, left: map[string]bool{}}
 	if t.now == nil {
 		t.now = time.Now
+	}
+	if t.leading == nil {
+		t.leading = func() bool { return true }
 	}
 	return t, nil
 }
@@ -231,6 +243,7 @@ func (t *Tracker) rescanLoop(ctx context.Context) {
 		for _, m := range t.inv.Catalog().Machines() {
 			t.queue.Add(machineKey(m.Name))
 		}
+		t.queueUndecided()
 		select {
 		case <-ctx.Done():
 			return

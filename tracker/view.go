@@ -87,6 +87,9 @@ func (t *Tracker) machineLocked(name string, p *progress) Machine {
 // cleanUp follows a Ready machine: its bootstrap token goes, once per
 // generation, and a Node that Drain cordoned takes pods again.
 func (t *Tracker) cleanUp(ctx context.Context, v machineView, p *progress, o observation) error {
+	if !t.leading() {
+		return nil // the leader cleans up; this replica tries again when it leads
+	}
 	if !p.revoked && t.revoker != nil {
 		if err := t.revoker.Revoke(ctx, v.m.Name); err != nil {
 			return fmt.Errorf("deleting the bootstrap token of %s: %w", v.m.Name, err)
