@@ -52,7 +52,10 @@ func TestMain(m *testing.M) {
 	// ip, dnsmasq and friends live in sbin, which a plain user's PATH
 	// (sudo -E, CI) may lack.
 	os.Setenv("PATH", os.Getenv("PATH")+":/usr/local/sbin:/usr/sbin:/sbin")
-	os.Exit(m.Run())
+	code := m.Run()
+	// The Kubernetes store tests share one control plane.
+	stopSharedKube()
+	os.Exit(code)
 }
 
 // requireLab skips t unless the machine can run the lab.
