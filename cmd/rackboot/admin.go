@@ -92,13 +92,13 @@ func (s *serveSettings) adminHosts() []string {
 
 // newAdmin builds the admin listener over w.
 func (s *serveSettings) newAdmin(w *web.Server, g *auth.Guard, reg prometheus.Gatherer,
-	log *slog.Logger) (*web.Admin, error) {
+	status func() web.Status, log *slog.Logger) (*web.Admin, error) {
 	tlsCfg, err := s.adminTLS(log)
 	if err != nil {
 		return nil, err
 	}
 	a, err := web.NewAdmin(w, web.AdminConfig{Addr: s.AdminAddr, TLS: tlsCfg, Guard: g,
-		UI: ui.Handler(), Metrics: metrics.Handler(reg, log)})
+		UI: ui.Handler(), Metrics: metrics.Handler(reg, log), Status: status})
 	if err != nil {
 		return nil, fmt.Errorf("admin-addr: %w", err)
 	}

@@ -25,9 +25,14 @@ type server struct {
 	guard   *auth.Guard
 }
 
-// build makes the long-running parts from the settings. Errors name the
-// setting at fault.
-func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) (*server, error) {
+// build makes the long-running parts from the settings. rep says how the
+// state is shared: the leader-only work is gated on its election, and the
+// admin listener reports its status. Errors name the setting at fault.
+func build(s *serveSettings, inv *inventory.Inventory, rep *replication,
+	log *slog.Logger) (*server, error) {
+	if rep == nil {
+		rep = &replication{store: storeEmbedded}
+	}
 	loaders := s.loaderFiles(log)
 	if len(loaders) == 0 && s.TFTPRoot == "" {
 		return nil, fmt.Errorf("ipxe-dir: no boot loader found in %s (Debian's ipxe package fills /usr/lib/ipxe)", s.IPXEDir)
@@ -64,7 +69,7 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) (*serve
 	if err != nil {
 		return nil, err
 	}
-	admin, err := s.newAdmin(w, guard, reg, log.With("component", "admin"))
+	admin, err := s.newAdmin(w, guard, reg, rep.status, log.With("component", "admin"))
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +79,7 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) (*serve
 		return nil, fmt.Errorf("bmc: %w", err)
 	}
 	w.SetBMC(ctl)
-	cluster, tr, err := setupCluster(s, w, inv, reg, log)
+	cluster, tr, err := setupCluster(s, w, inv, reg, rep.leading(), log)
 	if err != nil {
 		return nil, err
 	}
@@ -82,13 +87,13 @@ func build(s *serveSettings, inv *inventory.Inventory, log *slog.Logger) (*serve
 	if tr != nil {
 		drainer = clusterTracker{tr}
 	}
-	wf, err := s.Provision.workflow(inv, ctl, drainer, log)
+	wf, err := s.Provision.workflow(inv, ctl, drainer, rep, log)
 	if err != nil {
 		return nil, err
 	}
 	w.SetReprovisioner(wf)
 	machines := metrics.New(inv, reg, log.With("component", "metrics"))
-	runners := append([]runner{d, t, w, admin, wf, machines}, cluster...)
+	runners := append([]runner{d, t, w, admin, rep.gate(wf), machines}, cluster...)
 	return &server{runners: runners, guard: guard}, nil
 }
 

@@ -82,7 +82,7 @@ func TestPoolErrorsNameTheSetting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = build(&s, inventory.New(nil, store), slog.New(slog.DiscardHandler))
+		_, err = build(&s, inventory.New(nil, store), nil, slog.New(slog.DiscardHandler))
 		store.Close()
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("build(%q) = %v, want %q", tt.args, err, tt.want)

@@ -41,7 +41,7 @@ func TestIgnitionAgainstCluster(t *testing.T) {
 	writeKubeconfig(t, e.settings.Kubeconfig,
 		&clientcmdapi.Cluster{Server: cp.Server, CertificateAuthorityData: cp.CA}, cp.Admin.BearerToken)
 	var logs lockedBuffer
-	runners, tr, err := setupCluster(&e.settings, e.web, e.inv, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(&logs, nil)))
+	runners, tr, err := setupCluster(&e.settings, e.web, e.inv, prometheus.NewRegistry(), nil, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,9 +39,10 @@ const clusterCheckTimeout = 30 * time.Second
 // once at start and run the tracker, and the tracker, for the
 // reprovisioning workflow to drain Nodes with. Without --kubeconfig it
 // says once in the log that both are off (/ignition answers 404) and
-// returns none.
+// returns none. leading, when not nil, tells the tracker whether this
+// replica leads (see tracker.Config.Leading).
 func setupCluster(s *serveSettings, w *web.Server, inv *inventory.Inventory,
-	reg prometheus.Registerer, log *slog.Logger) ([]runner, *tracker.Tracker, error) {
+	reg prometheus.Registerer, leading func() bool, log *slog.Logger) ([]runner, *tracker.Tracker, error) {
 	profiles := ignitionProfiles(inv.Catalog())
 	if s.Kubeconfig == "" {
 		level := slog.LevelInfo
@@ -71,7 +72,8 @@ func setupCluster(s *serveSettings, w *web.Server, inv *inventory.Inventory,
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubeconfig %s: %w", s.Kubeconfig, err)
 	}
-	tr, err := tracker.New(tracker.Config{Client: cs, Metrics: tracker.NewMetrics(reg)}, inv, m, log.With("component", "tracker"))
+	tr, err := tracker.New(tracker.Config{Client: cs, Metrics: tracker.NewMetrics(reg),
+		Leading: leading}, inv, m, log.With("component", "tracker"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("tracker: %w", err)
 	}

@@ -353,7 +353,7 @@ func TestIgnitionOff(t *testing.T) {
 	dir := t.TempDir()
 	e := newIgnitionEnv(t, dir, ignitionInventory(t, dir, string(ca)))
 	var logs strings.Builder
-	runners, tr, err := setupCluster(&e.settings, e.web, e.inv, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(&logs, nil)))
+	runners, tr, err := setupCluster(&e.settings, e.web, e.inv, prometheus.NewRegistry(), nil, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil || runners != nil || tr != nil {
 		t.Fatalf("setupCluster without kubeconfig = %v, %v, %v; want nil, nil, nil", runners, tr, err)
 	}

@@ -46,9 +46,10 @@ func stageList() string {
 
 // workflow builds the reprovisioning workflow. d is the registration
 // tracker, which drains a machine's Node before each attempt and records
-// node-ready; nil when no tracker runs. Errors name the setting.
+// node-ready; nil when no tracker runs. rep names this replica in saved
+// jobs and says whether it leads. Errors name the setting.
 func (p *provisionSettings) workflow(inv *inventory.Inventory, b provision.BMC,
-	d provision.Drainer, log *slog.Logger) (*provision.Workflow, error) {
+	d provision.Drainer, rep *replication, log *slog.Logger) (*provision.Workflow, error) {
 	switch {
 	case p.Attempts < 1:
 		return nil, fmt.Errorf("provision-attempts: %d must be at least 1", p.Attempts)
@@ -68,7 +69,7 @@ func (p *provisionSettings) workflow(inv *inventory.Inventory, b provision.BMC,
 		return nil, fmt.Errorf("provision-deadlines: %w", err)
 	}
 	cfg := provision.Config{Stages: stages, Attempts: p.Attempts, MaxInFlight: p.MaxInFlight,
-		PollInterval: p.PollInterval, Drainer: d}
+		PollInterval: p.PollInterval, Drainer: d, Replica: rep.name(), Leading: rep.leading()}
 	wf, err := provision.New(cfg, inv, b, log.With("component", "provision"))
 	if err != nil {
 		return nil, fmt.Errorf("provision: %w", err)

@@ -74,7 +74,7 @@ machines:
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	wf, err := ps.workflow(inv, ctl, nil, slog.New(slog.DiscardHandler))
+	wf, err := ps.workflow(inv, ctl, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestProvisionSettingsErrors(t *testing.T) {
 			if err := fs.Parse(tt.args); err != nil {
 				t.Fatal(err)
 			}
-			_, err := ps.workflow(nil, nil, nil, slog.New(slog.DiscardHandler))
+			_, err := ps.workflow(nil, nil, nil, nil, slog.New(slog.DiscardHandler))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("workflow(%v) = %v, want %q", tt.args, err, tt.want)
 			}
@@ -252,7 +252,7 @@ func TestProvisionSettingsErrors(t *testing.T) {
 	if err := fs.Parse([]string{"--provision-deadlines", "node-ready=1m"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ps.workflow(nil, nil, clusterTracker{}, slog.New(slog.DiscardHandler)); err != nil {
+	if _, err := ps.workflow(nil, nil, clusterTracker{}, nil, slog.New(slog.DiscardHandler)); err != nil {
 		t.Errorf("workflow with the tracker and a node-ready deadline = %v, want nil", err)
 	}
 	if !slices.Contains(strings.Split(stageList(), ", "), "os-callback") {

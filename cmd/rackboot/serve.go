@@ -40,45 +40,76 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	if err := s.resolve(net.InterfaceByName); err != nil {
 		return err
 	}
-	catalog, err := inventory.LoadCatalog(s.Inventory)
-	if err != nil {
-		return fmt.Errorf("inventory: %w", err)
+	if err := s.Store.resolve(getenv, os.Hostname); err != nil {
+		return err
 	}
 	// A fresh data volume has no assets folder yet; profiles that name
 	// files still fail below until the files are there.
 	if err := os.MkdirAll(s.AssetsDir, 0o750); err != nil {
 		return fmt.Errorf("assets-dir: %w", err)
 	}
-	if err := verifyAssets(catalog, s.AssetsDir); err != nil {
+	backend, rep, closeStore, err := openBackend(&s, log)
+	if err != nil {
 		return err
 	}
-	store, err := inventory.OpenStore(s.DataDir)
-	if err != nil {
-		return fmt.Errorf("data-dir: %w", err)
-	}
-	defer store.Close()
-	inv := inventory.New(catalog, store)
-	logConflicts(inv, log)
-
+	defer closeStore()
 	s.TokensEnv = getenv("RACKBOOT_TOKENS")
-	srv, err := build(&s, inv, log)
-	if err != nil {
-		return err
-	}
-	log.Info("rackboot starting", "version", version, "mode", s.Mode, "iface", s.Interface,
-		"ip", s.ServerIP, "http_url", s.HTTPURL, "machines", len(catalog.Machines()))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
-	for _, p := range srv.runners {
-		g.Go(func() error { return p.Run(ctx) })
+	start := func(rs ...runner) {
+		for _, p := range rs {
+			g.Go(func() error { return p.Run(ctx) })
+		}
 	}
-	g.Go(func() error { return reloadOnHUP(ctx, &s, inv, srv.guard, log) })
-	err = g.Wait()
-	if err != nil {
+	start(rep.runners()...)
+	if err := serveOn(ctx, &s, backend, rep, start, log); err != nil {
+		cancel()
+		return errors.Join(err, g.Wait())
+	}
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	log.Info("rackboot stopped")
 	return nil
 }
+
+// serveOn builds the servers over backend, once its caches are filled,
+// and starts them with start.
+func serveOn(ctx context.Context, s *serveSettings, backend inventory.Backend, rep *replication,
+	start func(...runner), log *slog.Logger) error {
+	if err := rep.waitSynced(ctx, log); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	cats := newCatalogs(s, rep.profiles(), log)
+	if err := cats.loadFile(); err != nil {
+		return err
+	}
+	inv := inventory.New(cats.base(), backend)
+	logConflicts(inv, log)
+	if rep.kube != nil {
+		rep.kube.OnChange(func() { cats.refresh(inv) })
+	}
+	srv, err := build(s, inv, rep, log)
+	if err != nil {
+		return err
+	}
+	log.Info("rackboot starting", "version", version, "mode", s.Mode, "iface", s.Interface,
+		"ip", s.ServerIP, "http_url", s.HTTPURL, "store", rep.store, "replica", rep.replica,
+		"machines", len(inv.Catalog().Machines()))
+	start(srv.runners...)
+	start(runnerFunc(func(ctx context.Context) error {
+		return reloadOnHUP(ctx, s, inv, cats, srv.guard, log)
+	}))
+	return nil
+}
+
+// runnerFunc makes a function a runner.
+type runnerFunc func(ctx context.Context) error
+
+// Run calls f.
+func (f runnerFunc) Run(ctx context.Context) error { return f(ctx) }
 
 // verifyAssets checks that every profile renders into a safe iPXE script
 // and that its kernel and initrds exist in dir and match their declared
@@ -115,7 +146,7 @@ func verifyAssets(c *inventory.Catalog, dir string) error {
 // file that fails to load or whose assets fail their checks leaves the
 // catalog in force alone; leases and timelines are never touched.
 func reloadOnHUP(ctx context.Context, s *serveSettings, inv *inventory.Inventory,
-	guard *auth.Guard, log *slog.Logger) error {
+	cats *catalogs, guard *auth.Guard, log *slog.Logger) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -126,16 +157,12 @@ func reloadOnHUP(ctx context.Context, s *serveSettings, inv *inventory.Inventory
 		case <-hup:
 		}
 		s.reloadTokens(guard, log)
-		c, err := inventory.LoadCatalog(s.Inventory)
-		if err == nil {
-			err = verifyAssets(c, s.AssetsDir)
-		}
-		if err != nil {
+		if err := cats.loadFile(); err != nil {
 			log.Error("inventory reload failed; keeping the one in force", "path", s.Inventory, "err", err)
 			continue
 		}
-		inv.SetCatalog(c)
-		log.Info("inventory reloaded", "path", s.Inventory, "machines", len(c.Machines()))
+		inv.SetCatalog(cats.base())
+		log.Info("inventory reloaded", "path", s.Inventory, "machines", len(inv.Catalog().Machines()))
 		logConflicts(inv, log)
 	}
 }

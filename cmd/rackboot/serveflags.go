@@ -35,6 +35,10 @@ type serveSettings struct {
 	Inventory string
 	DataDir   string
 
+	// Store is where the state lives: the embedded store in DataDir or
+	// a Kubernetes API server (see storeSettings).
+	Store storeSettings
+
 	Subnet    netip.Prefix
 	PoolStart netip.Addr
 	PoolEnd   netip.Addr
@@ -91,6 +95,7 @@ func newServeFlags(s *serveSettings) *flag.FlagSet {
 	fs.StringVar(&s.AssetsDir, "assets-dir", "/var/lib/rackboot/assets", "`directory` of kernels and initrds named by profiles")
 	fs.StringVar(&s.Inventory, "inventory", "/etc/rackboot/inventory.yaml", "inventory YAML `file` of profiles and machines")
 	fs.StringVar(&s.DataDir, "data-dir", "/var/lib/rackboot", "`directory` of the embedded state store")
+	s.Store.addFlags(fs)
 
 	fs.TextVar(&s.Subnet, "subnet", netip.Prefix{}, "authoritative: the `CIDR` of the pool's subnet")
 	fs.TextVar(&s.PoolStart, "pool-start", netip.Addr{}, "authoritative: first `address` of the pool")

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rackboot/rackboot/inventory"
+)
+
+func TestStoreSettings(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	host := func() (string, error) { return "rack-host", nil }
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want storeSettings // compared when err is ""
+		err  string
+	}{
+		{"embedded default", nil, nil,
+			storeSettings{Backend: "embedded"}, ""},
+		{"kubernetes from the host", []string{"--store", "kubernetes"}, nil,
+			storeSettings{Backend: "kubernetes", Namespace: "rackboot", ReplicaID: "rack-host"}, ""},
+		{"kubernetes in a pod", []string{"--store", "kubernetes"},
+			map[string]string{"POD_NAMESPACE": "boot", "POD_NAME": "rackboot-0"},
+			storeSettings{Backend: "kubernetes", Namespace: "boot", ReplicaID: "rackboot-0"}, ""},
+		{"flags beat the pod", []string{"--store", "kubernetes", "--store-namespace", "ns",
+			"--replica-id", "r1"}, map[string]string{"POD_NAMESPACE": "boot", "POD_NAME": "p"},
+			storeSettings{Backend: "kubernetes", Namespace: "ns", ReplicaID: "r1"}, ""},
+		{"unknown store", []string{"--store", "etcd"}, nil, storeSettings{},
+			`store: "etcd" is not embedded or kubernetes`},
+		{"kubeconfig without the store", []string{"--store-kubeconfig", "k"}, nil, storeSettings{},
+			"store-kubeconfig: only read with --store kubernetes"},
+		{"bad namespace", []string{"--store", "kubernetes", "--store-namespace", "Rack_Boot"},
+			nil, storeSettings{}, `store-namespace: "Rack_Boot" is not a namespace name`},
+		{"replica with a space", []string{"--store", "kubernetes", "--replica-id", "a b"},
+			nil, storeSettings{}, "replica-id"},
+		{"renew past the lease", []string{"--store", "kubernetes", "--leader-renew-deadline", "20s"},
+			nil, storeSettings{}, "leader-renew-deadline: 20s: want above zero and below leader-lease-duration 15s"},
+		{"retry past renew", []string{"--store", "kubernetes", "--leader-retry-period", "10s"},
+			nil, storeSettings{}, "leader-retry-period: 10s"},
+		{"sub-second lease", []string{"--store", "kubernetes", "--leader-lease-duration", "900ms"},
+			nil, storeSettings{}, "leader-lease-duration: 900ms"},
+		{"timings unchecked without election", []string{"--store", "kubernetes",
+			"--leader-elect=false", "--leader-retry-period", "1m"}, nil,
+			storeSettings{Backend: "kubernetes", Namespace: "rackboot", ReplicaID: "rack-host"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env = tt.env
+			var st storeSettings
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			st.addFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := st.resolve(getenv, host)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("resolve(%q) = %v, want %q", tt.args, err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("resolve(%q) = %v", tt.args, err)
+			}
+			got := storeSettings{Backend: st.Backend, Namespace: st.Namespace, ReplicaID: st.ReplicaID}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("resolve(%q) (-want +got):\n%s", tt.args, diff)
+			}
+		})
+	}
+}
+
+// fakeProfiles stands for the Kubernetes store's Profile resources.
+type fakeProfiles struct {
+	ps  []inventory.Profile
+	bad []error
+}
+
+func (f *fakeProfiles) Profiles() ([]inventory.Profile, []error) { return f.ps, f.bad }
+
+// Resource profiles join the file's when they pass its checks; a bad one,
+// or one the file names too, is logged once and left out.
+func TestCatalogsMergeResourceProfiles(t *testing.T) {
+	dir := t.TempDir()
+	assets := filepath.Join(dir, "assets")
+	writeAsset(t, assets, "vmlinuz", "kernel")
+	writeFile(t, filepath.Join(dir, "inventory.yaml"), `
+profiles:
+  - name: file
+    kernel: vmlinuz
+machines:
+  - name: node1
+    macs: ["02:00:00:00:00:01"]
+    profile: file
+`)
+	kernel := func(name, file string) inventory.Profile {
+		return inventory.Profile{Name: name, Kernel: file,
+			SHA256: map[string]string{file: sumsOf("kernel").SHA256}}
+	}
+	src := &fakeProfiles{
+		ps: []inventory.Profile{kernel("cr", "vmlinuz"), kernel("file", "vmlinuz"),
+			kernel("missing", "absent")},
+		bad: []error{errors.New("profile broken: spec.kernel: required")},
+	}
+	var logs bytes.Buffer
+	s := serveSettings{Inventory: filepath.Join(dir, "inventory.yaml"), AssetsDir: assets,
+		Store: storeSettings{Backend: storeKubernetes}}
+	c := newCatalogs(&s, src, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err := c.loadFile(); err != nil {
+		t.Fatal(err)
+	}
+	base := c.base()
+	var names []string
+	for _, p := range base.Profiles() {
+		names = append(names, p.Name)
+	}
+	if diff := cmp.Diff([]string{"cr", "file"}, names); diff != "" {
+		t.Errorf("profiles of the base catalog (-want +got):\n%s", diff)
+	}
+	if len(base.Machines()) != 1 {
+		t.Errorf("base catalog machines = %v, want the file's node1", base.Machines())
+	}
+	for _, want := range []string{"profile resource file left out: the inventory file defines file too",
+		"profile resource missing left out", "profile broken"} {
+		if strings.Count(logs.String(), want) != 1 {
+			t.Errorf("log %q: want %q once", logs.String(), want)
+		}
+	}
+	c.base()
+	if n := strings.Count(logs.String(), "left out"); n != 3 {
+		t.Errorf("after a second rebuild the log says left out %d times, want 3 (each once)", n)
+	}
+}
+
+// With the Kubernetes store a missing inventory file declares nothing;
+// with the embedded store it stops the start.
+func TestCatalogsMissingFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		store   string
+		wantErr bool
+	}{{storeKubernetes, false}, {storeEmbedded, true}} {
+		s := serveSettings{Inventory: filepath.Join(dir, "none.yaml"), AssetsDir: dir,
+			Store: storeSettings{Backend: tt.store}}
+		var src profileSource
+		if tt.store == storeKubernetes {
+			src = &fakeProfiles{}
+		}
+		c := newCatalogs(&s, src, slog.New(slog.DiscardHandler))
+		err := c.loadFile()
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s store: loadFile() = %v, want error %v", tt.store, err, tt.wantErr)
+		}
+		if err == nil && len(c.base().Machines()) != 0 {
+			t.Errorf("%s store: machines without a file = %v, want none", tt.store, c.base().Machines())
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"cmp"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/rackboot/rackboot/leader"
+)
+
+// Store backends of --store.
+const (
+	storeEmbedded   = "embedded"
+	storeKubernetes = "kubernetes"
+)
+
+// defaultStoreNamespace is the store's namespace outside a pod.
+const defaultStoreNamespace = "rackboot"
+
+// maxReplicaID bounds --replica-id: Kubernetes Events keep at most 128
+// characters of their reporting instance.
+const maxReplicaID = 128
+
+// storeSettings are the settings of the state store and, with the
+// Kubernetes store, of the replicas sharing it. docs/config.md documents
+// them.
+type storeSettings struct {
+	Backend    string
+	Kubeconfig string
+	Namespace  string
+	ReplicaID  string
+
+	LeaderElect   bool
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
+}
+
+func (st *storeSettings) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&st.Backend, "store", storeEmbedded, "state `store`: embedded (bbolt in --data-dir) or kubernetes (custom resources, for several replicas)")
+	fs.StringVar(&st.Kubeconfig, "store-kubeconfig", "", "kubernetes store: kubeconfig `file` of the cluster keeping the state (empty: the pod's service account)")
+	fs.StringVar(&st.Namespace, "store-namespace", "", "kubernetes store: `namespace` of the state (default $POD_NAMESPACE, else rackboot)")
+	fs.StringVar(&st.ReplicaID, "replica-id", "", "kubernetes store: this replica's `name` in the leader Lease, Events and logs (default $POD_NAME, else the host name)")
+	fs.BoolVar(&st.LeaderElect, "leader-elect", true, "kubernetes store: elect a leader to run BMC work, reprovisions and CSR approvals once (false: this replica always leads; run one only)")
+	fs.DurationVar(&st.LeaseDuration, "leader-lease-duration", leader.DefaultLeaseDuration, "kubernetes store: how long the other replicas wait for a silent leader before one takes over (`duration`)")
+	fs.DurationVar(&st.RenewDeadline, "leader-renew-deadline", leader.DefaultRenewDeadline, "kubernetes store: how long the leader tries to renew its Lease before it stops leading (`duration`)")
+	fs.DurationVar(&st.RetryPeriod, "leader-retry-period", leader.DefaultRetryPeriod, "kubernetes store: `duration` between two tries to take or renew the Lease")
+}
+
+// resolve fills in the defaults read from the environment and the host,
+// and checks the settings. Errors name the setting.
+func (st *storeSettings) resolve(getenv func(string) string, hostname func() (string, error)) error {
+	switch st.Backend {
+	case storeEmbedded:
+		return st.checkEmbedded()
+	case storeKubernetes:
+	default:
+		return fmt.Errorf("store: %q is not embedded or kubernetes", st.Backend)
+	}
+	st.Namespace = cmp.Or(st.Namespace, getenv("POD_NAMESPACE"), defaultStoreNamespace)
+	if errs := validation.IsDNS1123Label(st.Namespace); len(errs) > 0 {
+		return fmt.Errorf("store-namespace: %q is not a namespace name: %s", st.Namespace,
+			strings.Join(errs, "; "))
+	}
+	if st.ReplicaID == "" {
+		st.ReplicaID = getenv("POD_NAME")
+	}
+	if st.ReplicaID == "" {
+		h, err := hostname()
+		if err != nil {
+			return fmt.Errorf("replica-id: not set, and the host name: %w", err)
+		}
+		st.ReplicaID = h
+	}
+	if err := checkReplicaID(st.ReplicaID); err != nil {
+		return err
+	}
+	return st.checkLeader()
+}
+
+// checkEmbedded refuses the settings that only the Kubernetes store
+// reads, so that a half-made switch to it does not go unnoticed.
+func (st *storeSettings) checkEmbedded() error {
+	for _, f := range []struct{ name, v string }{
+		{"store-kubeconfig", st.Kubeconfig}, {"store-namespace", st.Namespace},
+	} {
+		if f.v != "" {
+			return fmt.Errorf("%s: only read with --store kubernetes", f.name)
+		}
+	}
+	return nil
+}
+
+// checkReplicaID accepts a name Leases, Events and logs can carry.
+func checkReplicaID(id string) error {
+	switch {
+	case len(id) > maxReplicaID:
+		return fmt.Errorf("replica-id: %d characters, at most %d", len(id), maxReplicaID)
+	case strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return fmt.Errorf("replica-id: %q holds spaces or control characters", id)
+	}
+	return nil
+}
+
+// checkLeader checks the Lease timings the way the election needs them.
+func (st *storeSettings) checkLeader() error {
+	switch {
+	case !st.LeaderElect:
+		return nil
+	case st.LeaseDuration < time.Second:
+		return fmt.Errorf("leader-lease-duration: %v: want at least 1s (the Lease keeps whole seconds)", st.LeaseDuration)
+	case st.RenewDeadline <= 0 || st.RenewDeadline >= st.LeaseDuration:
+		return fmt.Errorf("leader-renew-deadline: %v: want above zero and below leader-lease-duration %v",
+			st.RenewDeadline, st.LeaseDuration)
+	case st.RetryPeriod <= 0 || st.RetryPeriod >= st.RenewDeadline:
+		return fmt.Errorf("leader-retry-period: %v: want above zero and below leader-renew-deadline %v",
+			st.RetryPeriod, st.RenewDeadline)
+	}
+	return nil
+}
+
+// kubernetes reports whether the state is in a Kubernetes API server.
+func (st *storeSettings) kubernetes() bool { return st.Backend == storeKubernetes }
