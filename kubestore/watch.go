@@ -102,7 +102,7 @@ func (s *Store) mergeStatus(m *v1alpha1.Machine, macs []string) {
 	for _, ms := range m.Status.MACs {
 		st, uuid, err := ms.Inventory()
 		if err != nil {
-			s.log.Debug("kubestore: bad mac status", "machine", m.Name, "err", err)
+			s.log.Debug("kubestore: bad mac status", "path", s.ns+"/"+m.Name, "err", err)
 			continue
 		}
 		s.clock.observe(st.LastEvent.Seq)
