@@ -13,8 +13,10 @@
 // zz_generated.deepcopy.go. rackboot install-crds applies them.
 //
 // This version is unstable: fields may change or go before v1beta1.
-// Nothing in rackboot reads or writes these resources yet.
-// TODO(#7): the Kubernetes storage backend.
+// Package kubestore, rackboot's Kubernetes storage backend, reads and
+// writes these resources: a Machine's status.macs, status.steps and
+// status.reprovision are its per-MAC statuses, provisioning steps and
+// reprovision job.
 //
 // +kubebuilder:object:generate=true
 // +groupName=rackboot.io
