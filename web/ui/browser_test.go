@@ -51,6 +51,23 @@ type lab struct {
 	srv    *httptest.Server
 	token  string // an operator's
 	viewer string // a viewer's
+
+	// mu guards status, what GET /api/v1/status answers.
+	mu     sync.Mutex
+	status web.Status
+}
+
+// setStatus changes what GET /api/v1/status answers.
+func (l *lab) setStatus(st web.Status) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.status = st
+}
+
+func (l *lab) currentStatus() web.Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status
 }
 
 func newLab(t *testing.T) *lab {
@@ -58,7 +75,8 @@ func newLab(t *testing.T) *lab {
 	sim := redfishsim.New(redfishsim.Config{User: "admin", Password: bmcPassword, Power: redfishsim.PowerOn})
 	t.Cleanup(sim.Close)
 	t.Setenv("RACKBOOT_TEST_UI_BMC", "admin:"+bmcPassword)
-	l := &lab{inv: labInventory(t, sim), sim: sim}
+	l := &lab{inv: labInventory(t, sim), sim: sim,
+		status: web.Status{Store: "embedded", Replica: "rb", Leader: "rb", Leading: true}}
 
 	srv, err := web.NewServer(web.Config{Addr: "127.0.0.1:0", PublicURL: "http://192.0.2.10:8080",
 		AssetsDir: t.TempDir()}, l.inv, nil)
@@ -89,7 +107,8 @@ func newLab(t *testing.T) *lab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := web.NewAdmin(srv, web.AdminConfig{Addr: "127.0.0.1:0", Guard: guard, UI: ui.Handler()})
+	admin, err := web.NewAdmin(srv, web.AdminConfig{Addr: "127.0.0.1:0", Guard: guard, UI: ui.Handler(),
+		Status: l.currentStatus})
 
 	if err != nil {
 		t.Fatal(err)
@@ -605,4 +624,43 @@ func TestDashboardViewer(t *testing.T) {
 	b.do(t, "signing out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
 	b.do(t, "reloading", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#token")))
 	b.checkClean(t)
+}
+
+// With replicas on the Kubernetes store the top bar names the leader, and
+// a banner says so while the store is degraded, until it is back.
+func TestDashboardShowsTheStoreAndLeader(t *testing.T) {
+	l := newLab(t)
+	b := newBrowser(t, l.srv)
+	b.do(t, "signing in as a viewer",
+		chromedp.Navigate(l.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), l.viewer+"\r"),
+		chromedp.WaitVisible(chromedp.CSS("#machines")),
+	)
+	shown := `[document.getElementById('leader').hidden, document.getElementById('degraded').hidden]`
+	if got := eval[[]any](t, b, shown); !cmp.Equal(got, []any{true, true}) {
+		t.Errorf("embedded store: [leader hidden, banner hidden] = %v, want both hidden", got)
+	}
+
+	l.setStatus(web.Status{Store: "kubernetes", Replica: "rb-1", Leader: "rb-0"})
+	b.waitFor(t, "the leader in the top bar", `!document.getElementById('leader').hidden && `+
+		`document.getElementById('leader').textContent === 'Leader: rb-0'`)
+	if !eval[bool](t, b, `document.getElementById('degraded').hidden`) {
+		t.Error("a healthy store shows the degraded banner")
+	}
+
+	l.setStatus(web.Status{Store: "kubernetes", Replica: "rb-1", Leader: "rb-1", Leading: true,
+		Degraded: true, Reason: "kubernetes api server unreachable"})
+	b.waitFor(t, "the degraded banner", `!document.getElementById('degraded').hidden`)
+	banner := eval[string](t, b, `document.getElementById('degraded').textContent`)
+	if !strings.Contains(banner, "kubernetes api server unreachable") {
+		t.Errorf("banner = %q, want the reason", banner)
+	}
+	if got := eval[string](t, b, `document.getElementById('leader').textContent`); got != "Leader: rb-1 (this replica)" {
+		t.Errorf("top bar says %q, want Leader: rb-1 (this replica)", got)
+	}
+	b.screenshot(t, "dashboard-degraded.png")
+
+	l.setStatus(web.Status{Store: "kubernetes", Replica: "rb-1", Leader: "rb-1", Leading: true})
+	b.waitFor(t, "the banner to go", `document.getElementById('degraded').hidden`)
 }

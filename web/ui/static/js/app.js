@@ -8,6 +8,7 @@ import * as machinesPage from './machines.js';
 import * as discoveredPage from './discovered.js';
 import * as machinePage from './machine.js';
 import * as discoveredCount from './count.js';
+import * as storeStatus from './status.js';
 
 const main = document.getElementById('main');
 let unmount = null;
@@ -70,6 +71,7 @@ function mount(mod, arg, params) {
 function showLogin(message) {
   live.stop();
   discoveredCount.stop();
+  storeStatus.stop();
   document.getElementById('top').hidden = true;
   document.title = 'Sign in · rackboot';
   if (unmount) unmount();
@@ -86,6 +88,7 @@ function signedIn() {
   document.title = 'rackboot';
   live.start();
   discoveredCount.start();
+  storeStatus.start();
   quietFocus = true;
   if (parseHash().page === 'login' || !location.hash) history.replaceState(null, '', '#/machines');
   route();
