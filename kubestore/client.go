@@ -74,7 +74,8 @@ func (s *Store) getMachine(ctx context.Context, name string) (*v1alpha1.Machine,
 // writeMachine creates m, or updates it (its status with status set)
 // with the resourceVersion it carries, and returns what the API server
 // kept.
-func (s *Store) writeMachine(ctx context.Context, m *v1alpha1.Machine, create, status bool) (*v1alpha1.Machine, error) {
+func (s *Store) writeMachine(ctx context.Context, m *v1alpha1.Machine,
+	create, status bool) (*v1alpha1.Machine, error) {
 	out := &v1alpha1.Machine{}
 	var req *rest.Request
 	switch {

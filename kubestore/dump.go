@@ -50,7 +50,8 @@ func (s *Store) provisioning() []inventory.ProvisionRecord {
 	out := s.local.records()
 	for _, m := range s.cachedMachines() {
 		if m.Status.Generation != 0 {
-			out = append(out, inventory.ProvisionRecord{Machine: m.Name, Provision: m.Status.Provision()})
+			p := m.Status.Provision()
+			out = append(out, inventory.ProvisionRecord{Machine: m.Name, Provision: p})
 		}
 	}
 	slices.SortFunc(out, func(a, b inventory.ProvisionRecord) int {
@@ -112,7 +113,8 @@ func (s *Store) checkEmpty(ctx context.Context) error {
 		}
 	}
 	if len(held) > 0 {
-		return fmt.Errorf("%w: namespace %s holds %s", inventory.ErrNotEmpty, s.ns, strings.Join(held, " and "))
+		return fmt.Errorf("%w: namespace %s holds %s",
+			inventory.ErrNotEmpty, s.ns, strings.Join(held, " and "))
 	}
 	return nil
 }
@@ -140,7 +142,10 @@ func (s *Store) restoreMemory(d inventory.Dump) {
 	}
 	for _, p := range d.Provisioning {
 		if !names[p.Machine] {
-			s.local.change(p.Machine, func(cur *inventory.Provision) bool { *cur = p.Provision; return true })
+			s.local.change(p.Machine, func(cur *inventory.Provision) bool {
+				*cur = p.Provision
+				return true
+			})
 		}
 	}
 	for _, j := range d.Jobs {
@@ -156,7 +161,9 @@ func (s *Store) restoreMachines(ctx context.Context, d inventory.Dump) error {
 		if err := s.PutStoredMachine(m); err != nil {
 			return err
 		}
-		i := slices.IndexFunc(d.Provisioning, func(p inventory.ProvisionRecord) bool { return p.Machine == m.Name })
+		i := slices.IndexFunc(d.Provisioning, func(p inventory.ProvisionRecord) bool {
+			return p.Machine == m.Name
+		})
 		j := slices.IndexFunc(d.Jobs, func(j inventory.JobRecord) bool { return j.Machine == m.Name })
 		err := s.updateStatus(ctx, m.Name, func(cur *v1alpha1.Machine) (bool, error) {
 			if i >= 0 {
