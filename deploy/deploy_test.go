@@ -23,6 +23,7 @@ import (
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -257,7 +258,7 @@ func TestManifestsAgainstAPIServer(t *testing.T) {
 	cp := kubetest.Start(t, kubetest.Options{})
 	docs := readDocs(t, "kubernetes/*.yaml")
 	ctx := t.Context()
-	createAll(t, ctx, cp, docs)
+	createAll(t, ctx, cp, docs, false)
 
 	admin := kubernetes.NewForConfigOrDie(cp.Admin)
 	user := "system:serviceaccount:rackboot:rackboot"
@@ -279,11 +280,74 @@ func TestManifestsAgainstAPIServer(t *testing.T) {
 		}
 	}
 	mintAsServiceAccount(t, ctx, cp, admin, docs)
+	checkReplicaRights(t, ctx, cp, admin, user)
+}
+
+// checkReplicaRights applies the replicas' manifests over the single
+// pod's, as docs/kubernetes.md says, and checks the store's Role: the
+// service account may do what it grants and not the rest asked here.
+func checkReplicaRights(t *testing.T, ctx context.Context, cp *kubetest.ControlPlane,
+	admin kubernetes.Interface, user string) {
+	t.Helper()
+	docs := readDocs(t, "kubernetes/replicas/*.yaml")
+	createAll(t, ctx, cp, docs, true)
+	for _, a := range attributesOf(rulesOf(t, docs, "rackboot", "rackboot-store"), "rackboot") {
+		if !allowed(t, ctx, admin, user, a) {
+			t.Errorf("%s may not %s %s/%s %q in %q", user, a.Verb, a.Group, a.Resource, a.Name, a.Namespace)
+		}
+	}
+	denied := []authzv1.ResourceAttributes{
+		{Verb: "list", Resource: "secrets", Namespace: "rackboot"},
+		{Verb: "get", Resource: "secrets", Namespace: "default"},
+		{Verb: "create", Resource: "configmaps", Namespace: "rackboot"},
+		{Verb: "update", Resource: "configmaps", Namespace: "rackboot", Name: "rackboot-config"},
+		{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: "rackboot", Name: "other"},
+		{Verb: "delete", Group: "rackboot.io", Resource: "profiles", Namespace: "rackboot", Name: "tiny"},
+		{Verb: "list", Group: "rackboot.io", Resource: "machines", Namespace: "default"},
+	}
+	for _, a := range denied {
+		if allowed(t, ctx, admin, user, a) {
+			t.Errorf("%s may %s %s/%s %q in %q, which it must not", user, a.Verb, a.Group, a.Resource,
+				a.Name, a.Namespace)
+		}
+	}
+}
+
+// TestReplicaManifestsRefer checks the replicas' manifests as
+// TestManifestsRefer does the single pod's, against the base files they
+// are applied with.
+func TestReplicaManifestsRefer(t *testing.T) {
+	base, docs := readDocs(t, "kubernetes/*.yaml"), readDocs(t, "kubernetes/replicas/*.yaml")
+	all := append(slices.Clone(docs), base...) // a replica file's object wins
+	dep, ok := find[*appsv1.Deployment](docs, "rackboot", "rackboot")
+	if !ok {
+		t.Fatal("no Deployment rackboot/rackboot among the replicas' manifests")
+	}
+	pod := dep.Spec.Template.Spec
+	if _, ok := find[*corev1.ServiceAccount](all, "rackboot", pod.ServiceAccountName); !ok {
+		t.Errorf("service account %q is not in the manifests", pod.ServiceAccountName)
+	}
+	for _, v := range pod.Volumes {
+		checkVolume(t, all, "rackboot", v)
+	}
+	checkService(t, all, "rackboot", &pod, dep.Spec.Template.Labels)
+	for _, d := range docs {
+		if b, ok := d.obj.(*rbacv1.RoleBinding); ok {
+			checkSubjects(t, all, d, b.Subjects)
+			if _, ok := find[*rbacv1.Role](docs, b.Namespace, b.RoleRef.Name); !ok {
+				t.Errorf("%s binds Role %s, which is not in the manifests", d, b.RoleRef.Name)
+			}
+		}
+	}
+	if _, ok := find[*corev1.ConfigMap](docs, "rackboot", "rackboot-rejections"); !ok {
+		t.Error("no ConfigMap rackboot/rackboot-rejections: the replicas may not create it")
+	}
 }
 
 // createAll creates docs in order as cluster admin; the API server
 // refuses unknown and duplicate fields.
-func createAll(t *testing.T, ctx context.Context, cp *kubetest.ControlPlane, docs []doc) {
+// With replace, an object that exists already is replaced.
+func createAll(t *testing.T, ctx context.Context, cp *kubetest.ControlPlane, docs []doc, replace bool) {
 	t.Helper()
 	groups, err := restmapper.GetAPIGroupResources(discovery.NewDiscoveryClientForConfigOrDie(cp.Admin))
 	if err != nil {
@@ -306,7 +370,11 @@ func createAll(t *testing.T, ctx context.Context, cp *kubetest.ControlPlane, doc
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
 			ri = dc.Resource(m.Resource).Namespace(u.GetNamespace())
 		}
-		if _, err := ri.Create(ctx, u, opts); err != nil {
+		_, err = ri.Create(ctx, u, opts)
+		if replace && apierrors.IsAlreadyExists(err) {
+			err = replaceObject(ctx, ri, u)
+		}
+		if err != nil {
 			t.Fatalf("%s: creating %s: %v", d.file, d, err)
 		}
 	}
@@ -402,4 +470,15 @@ func mintAsServiceAccount(t *testing.T, ctx context.Context, cp *kubetest.Contro
 	if err := m.Revoke(ctx, "node1"); err != nil {
 		t.Errorf("Revoke as the service account: %v", err)
 	}
+}
+
+// replaceObject updates the object u names to u, strictly.
+func replaceObject(ctx context.Context, ri dynamic.ResourceInterface, u *unstructured.Unstructured) error {
+	cur, err := ri.Get(ctx, u.GetName(), metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	u.SetResourceVersion(cur.GetResourceVersion())
+	_, err = ri.Update(ctx, u, metav1.UpdateOptions{FieldValidation: "Strict"})
+	return err
 }

@@ -437,11 +437,12 @@ func TestKubernetesPackaging(t *testing.T) {
 	if diff := cmp.Diff(wantPackaging(t), got); diff != "" {
 		t.Errorf("the Deployment disagrees with serve's defaults (-want +got):\n%s", diff)
 	}
-	checkPod(t, &dep)
+	checkPod(t, &dep, "1", "Recreate")
 }
 
-// checkPod checks what the pod needs beyond rackboot's settings.
-func checkPod(t *testing.T, dep *appsv1.Deployment) {
+// checkPod checks what the pod needs beyond rackboot's settings, and the
+// Deployment's replicas and strategy.
+func checkPod(t *testing.T, dep *appsv1.Deployment, replicas, strategy string) {
 	t.Helper()
 	pod := dep.Spec.Template.Spec
 	c := pod.Containers[0]
@@ -450,8 +451,8 @@ func checkPod(t *testing.T, dep *appsv1.Deployment) {
 		return fmt.Sprintf("%s %s %s", g.Scheme, g.Port.String(), g.Path)
 	}
 	tests := []struct{ name, got, want string }{
-		{"replicas", fmt.Sprint(*dep.Spec.Replicas), "1"},
-		{"strategy", string(dep.Spec.Strategy.Type), "Recreate"},
+		{"replicas", fmt.Sprint(*dep.Spec.Replicas), replicas},
+		{"strategy", string(dep.Spec.Strategy.Type), strategy},
 		{"hostNetwork", fmt.Sprint(pod.HostNetwork), "true"},
 		{"dnsPolicy", string(pod.DNSPolicy), "ClusterFirstWithHostNet"},
 		{"serviceAccountName", pod.ServiceAccountName, "rackboot"},
