@@ -40,6 +40,12 @@ func build(s *serveSettings, inv *inventory.Inventory, rep *replication,
 	reg := metrics.NewRegistry()
 	dc := s.dhcpConfig()
 	dc.Metrics = dhcp.NewMetrics(reg)
+	// Replicas start their offers at different places in the pool, and
+	// learn of the leases the others hand out.
+	dc.CursorSeed = rep.name()
+	if rep.kube != nil {
+		dc.LeaseFeed = rep.kube
+	}
 	d, err := dhcp.NewServer(dc, inv, log.With("component", "dhcp"))
 	if err != nil {
 		return nil, errors.New(poolSettings.Replace(fmt.Sprintf("dhcp: %v", err)))
