@@ -19,25 +19,28 @@ import (
 const defaultSecretsNamespace = "rackboot"
 
 // bmcSecrets returns the reader of the BMC credentials machines keep in
-// Kubernetes Secrets, through the cluster --kubeconfig names; nil without
-// one, and then machines naming a Secret fail their BMC operations saying
-// so. A Secret named without a namespace is in POD_NAMESPACE, else
-// "rackboot". A kubeconfig that does not load is logged here and reported
-// by the cluster setup, which reads it too.
-//
-// TODO(#7): prefer --store-kubeconfig (or the in-cluster config) with
-// --store kubernetes, and --store-namespace, once those flags exist.
+// Kubernetes Secrets. With --store kubernetes it reads them in the store's
+// cluster (--store-kubeconfig, else the pod's service account), a Secret
+// named without a namespace being in --store-namespace. Otherwise it reads
+// them through the cluster --kubeconfig names, in POD_NAMESPACE, else
+// "rackboot"; without --kubeconfig it returns nil, and then machines
+// naming a Secret fail their BMC operations saying so. A kubeconfig that
+// does not load is logged here and reported by the cluster setup or the
+// store, which read it too.
 func (s *serveSettings) bmcSecrets(log *slog.Logger) bmc.SecretReader {
-	if s.Kubeconfig == "" {
+	path, ns := s.Kubeconfig, secretsNamespace()
+	if s.Store.kubernetes() {
+		path, ns = s.Store.Kubeconfig, s.Store.Namespace
+	} else if path == "" {
 		return nil
 	}
 	log = log.With("component", "bmc")
-	r, err := secretReader(s.Kubeconfig, secretsNamespace())
+	r, err := secretReader(path, ns)
 	if err != nil {
-		log.Warn("bmc credentials from kubernetes secrets off", "path", s.Kubeconfig, "err", err)
+		log.Warn("bmc credentials from kubernetes secrets off", "path", path, "err", err)
 		return nil
 	}
-	log.Info("bmc credentials from kubernetes secrets on", "path", s.Kubeconfig)
+	log.Info("bmc credentials from kubernetes secrets on", "path", path, "namespace", ns)
 	return r
 }
 

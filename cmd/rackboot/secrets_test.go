@@ -72,4 +72,18 @@ func TestBMCSecretsAgainstCluster(t *testing.T) {
 	if want := "bmc credentials from kubernetes secrets on"; !strings.Contains(logs.String(), want) {
 		t.Errorf("log = %q, want it to say %q", logs.String(), want)
 	}
+
+	// With the Kubernetes store the store's cluster and namespace count,
+	// not --kubeconfig's nor POD_NAMESPACE.
+	t.Setenv("POD_NAMESPACE", "elsewhere")
+	st := &serveSettings{Store: storeSettings{Backend: storeKubernetes, Kubeconfig: s.Kubeconfig,
+		Namespace: ns}}
+	r = st.bmcSecrets(slog.New(slog.DiscardHandler))
+	if r == nil {
+		t.Fatal("bmcSecrets() with the kubernetes store = nil, want a reader")
+	}
+	user, pass, err = r.Credentials(t.Context(), inventory.SecretRef{Name: "node1-bmc"})
+	if err != nil || user != "admin" || pass != "pw:1" {
+		t.Errorf("store: Credentials(node1-bmc) = %q, %q, %v; want %q, %q, nil", user, pass, err, "admin", "pw:1")
+	}
 }
