@@ -90,6 +90,7 @@ func serveOn(ctx context.Context, s *serveSettings, backend inventory.Backend, r
 	logConflicts(inv, log)
 	if rep.kube != nil {
 		rep.kube.OnChange(func() { cats.refresh(inv) })
+		cats.refresh(inv) // what changed before the hook was in place
 	}
 	srv, err := build(s, inv, rep, log)
 	if err != nil {
