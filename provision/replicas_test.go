@@ -148,3 +148,30 @@ func TestRunAgain(t *testing.T) {
 		t.Errorf("node1 resumed by its own replica has %d provision-resumed, want 0", n)
 	}
 }
+
+// A store that keeps no replica name in its records still gets the
+// takeover recorded when replicas share it; a lone rackboot resuming
+// after a restart records none (TestResumeAfterPower).
+func TestTakeOverWithoutReplicaName(t *testing.T) {
+	r := newRig(t, Config{})
+	r.bmc.plan("node1", kinds{offer})
+	r.submit(t, 0, "node1")
+	r.wait(t, "node1 to wait for its script", func() bool {
+		j, _ := r.wf.Job("node1")
+		return j.Stage == "script-served"
+	})
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+	if recs, err := r.inv.Jobs(); err != nil || len(recs) != 1 || recs[0].Replica != "" {
+		t.Fatalf("saved jobs = %+v, %v, want node1 without a replica", recs, err)
+	}
+	b := newRigOn(t, replicaConfig("b", leads(true)), r.inv)
+	b.wait(t, "b to take node1 over", func() bool {
+		return count(b.kinds(t, mac1), inventory.EventProvisionResumed) == 1
+	})
+	e := b.last(t, mac1, inventory.EventProvisionResumed)
+	if !strings.HasPrefix(e.Detail, "taken over by b at script-served") {
+		t.Errorf("provision-resumed detail = %q, want taken over by b at script-served", e.Detail)
+	}
+}

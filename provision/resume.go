@@ -153,15 +153,29 @@ func (w *Workflow) announce(r inventory.JobRecord) {
 		return
 	}
 	w.log.Info("resuming a reprovision at "+cmpOr(r.Stage, "its start"), "mac", r.MAC)
-	if r.Replica == "" || r.Replica == w.cfg.Replica {
+	if !w.takenOver(r) {
 		return
 	}
+	from := ""
+	if r.Replica != "" {
+		from = " from " + r.Replica
+	}
 	e := inventory.Event{Kind: inventory.EventProvisionResumed, Detail: truncate(fmt.Sprintf(
-		"taken over by %s from %s at %s, attempt %d of %d, generation %d", w.cfg.Replica,
-		r.Replica, cmpOr(r.Stage, "its start"), r.Attempt, r.Attempts, r.Generation))}
+		"taken over by %s%s at %s, attempt %d of %d, generation %d", w.cfg.Replica, from,
+		cmpOr(r.Stage, "its start"), r.Attempt, r.Attempts, r.Generation))}
 	if _, err := w.st.Record(r.MAC, e); err != nil {
 		w.log.Error("recording a reprovision taken over", "mac", r.MAC, "err", err)
 	}
+}
+
+// takenOver reports whether r, a started job, was run by another
+// replica: the one it names, or, when the store keeps no replica name,
+// any when replicas share the store.
+func (w *Workflow) takenOver(r inventory.JobRecord) bool {
+	if r.Replica != "" {
+		return r.Replica != w.cfg.Replica
+	}
+	return w.cfg.Leading != nil && w.cfg.Replica != ""
 }
 
 // savedJob is the job of record r, to resume at its attempt; a record
