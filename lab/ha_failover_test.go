@@ -27,13 +27,11 @@ const (
 const leaderLease = "rackboot-leader"
 
 // haSettings are the settings both replicas of the failover lab share.
-func haSettings(ns *kubeNS) map[string]any {
+func haSettings() map[string]any {
 	return map[string]any{
 		"leader-elect": true, "leader-lease-duration": haLease.String(),
 		"leader-renew-deadline": haRenew.String(), "leader-retry-period": haRetry.String(),
 		"provision-poll-interval": "500ms",
-		// The BMC's Secret is read in the --kubeconfig cluster.
-		"kubeconfig": ns.kubeconfig,
 	}
 }
 
@@ -60,8 +58,8 @@ func TestLabFailover(t *testing.T) {
 	ns.create(t, machinesGVR, redfishMachineObject(t, sim, ns.name, "bios-redfish-bmc"))
 	rs := map[string]*replica{}
 	for _, rc := range []replicaConfig{
-		{id: "r1", iface: "r1eth", cidr: "10.213.0.11/24", settings: haSettings(ns)},
-		{id: "r2", iface: "r2eth", cidr: "10.213.0.12/24", settings: haSettings(ns)},
+		{id: "r1", iface: "r1eth", cidr: "10.213.0.11/24", settings: haSettings()},
+		{id: "r2", iface: "r2eth", cidr: "10.213.0.12/24", settings: haSettings()},
 	} {
 		rs[rc.id] = startReplica(t, n, ns, bin, tos, rc)
 	}
@@ -74,10 +72,13 @@ func TestLabFailover(t *testing.T) {
 	start := time.Now()
 	follower.cli(t, follower.n, "reprovision", redfishGuest.name)
 	waitPowered(t, ns, lead)
+	logKinds(t, follower.id+" sees before the kill", follower.mustTimeline(t, redfishGuest.mac))
 
 	lead.kill(t)
 	killed := time.Now()
-	second := waitLeader(t, ns, first, haLease+3*haRetry)
+	// client-go's candidates count a Lease expired haLease after they saw
+	// it renewed, and try every haRetry with up to 120% jitter.
+	second := waitLeader(t, ns, first, haLease+4*haRetry)
 	t.Logf("%s killed %s after the submission; %s leads %s later", first, since(start), second,
 		time.Since(killed).Round(100*time.Millisecond))
 	if second != follower.id {
@@ -91,6 +92,8 @@ func TestLabFailover(t *testing.T) {
 	}
 	if diff := stagesDiff(events, reprovisionStages); diff != "" {
 		t.Errorf("timeline of %s after the failover: %s", redfishGuest.name, diff)
+		st := waitStatus(t, ns, redfishGuest.name, 0, func(machineStatus) bool { return true })
+		logKinds(t, "Machine status.recentEvents", st.events())
 	}
 	resumed := lastOf(events, inventory.EventProvisionResumed)
 	if resumed == nil || !strings.Contains(resumed.Detail, "taken over by") ||
@@ -102,6 +105,15 @@ func TestLabFailover(t *testing.T) {
 	if resets := sim.Resets(); len(resets) != 1 {
 		t.Errorf("Redfish resets = %q, want one power cycle", resets)
 	}
+}
+
+// logKinds logs the kinds of events, in order, on one line.
+func logKinds(t *testing.T, what string, events []inventory.Event) {
+	kinds := make([]string, len(events))
+	for i, e := range events {
+		kinds[i] = string(e.Kind)
+	}
+	t.Logf("%s: %s", what, strings.Join(kinds, " "))
 }
 
 // other is the id of the other replica of the failover lab.
@@ -178,32 +190,41 @@ func waitLeader(t *testing.T, ns *kubeNS, not string, d time.Duration) string {
 }
 
 // waitPowered waits until the leader's timeline shows the power cycle
-// acknowledged and the Machine's saved job records it, so that the
-// machine's state says a new leader must not power cycle it again.
-func waitPowered(t *testing.T, ns *kubeNS, lead *replica) {
+// acknowledged, and then until the Machine records it: the saved job's
+// powered time, and bmc-power in status.recentEvents (written coalesced,
+// about 250 ms late). A new leader must then neither power cycle the
+// machine again nor lose those events. It returns when bmc-power was
+// recorded.
+func waitPowered(t *testing.T, ns *kubeNS, lead *replica) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
-	for {
+	var power *inventory.Event
+	for power == nil {
 		events, _ := lead.timeline(t.Context(), redfishGuest.mac)
-		started := indexKind(events, 0, inventory.EventProvisionStarted)
-		if started >= 0 && indexKind(events, started, inventory.EventBMCPower) >= 0 {
-			break
+		if started := indexKind(events, 0, inventory.EventProvisionStarted); started >= 0 {
+			if i := indexKind(events, started, inventory.EventBMCPower); i >= 0 {
+				power = &events[i]
+			}
 		}
-		if time.Now().After(deadline) {
+		if power == nil && time.Now().After(deadline) {
 			t.Fatalf("%s recorded no bmc-power after provision-started within a minute: %s",
 				lead.id, stagesDiff(events, reprovisionStages[:3]))
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	st := waitStatus(t, ns, redfishGuest.name, 5*time.Second, func(st machineStatus) bool {
-		return st.Reprovision != nil && st.Reprovision.Powered != nil
+		return st.Reprovision != nil && st.Reprovision.Powered != nil &&
+			lastOf(st.events(), inventory.EventBMCPower) != nil
 	})
-	if st.Reprovision == nil || st.Reprovision.Powered == nil {
-		t.Fatalf("Machine %s status.reprovision = %+v 5 s after bmc-power, want powered set",
+	logKinds(t, "Machine status.recentEvents before the kill", st.events())
+	if st.Reprovision == nil || st.Reprovision.Powered == nil ||
+		lastOf(st.events(), inventory.EventBMCPower) == nil {
+		t.Fatalf("Machine %s 5 s after bmc-power: reprovision %+v, want powered set and bmc-power among the recent events",
 			redfishGuest.name, st.Reprovision)
 	}
-	t.Logf("power cycle acknowledged and saved at %s (stage %s)", *st.Reprovision.Powered,
-		st.Reprovision.Stage)
+	t.Logf("power cycle at %s recorded %s later, saved job: %+v", power.Time.Format(time.StampMilli),
+		time.Since(power.Time).Round(10*time.Millisecond), *st.Reprovision)
+	return power.Time
 }
 
 // checkLeaderStatus checks that r's /api/v1/status names r as the leader.

@@ -11,23 +11,25 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/rackboot/rackboot/deploy/crds"
 	"github.com/rackboot/rackboot/internal/kubetest"
 	"github.com/rackboot/rackboot/join"
 )
 
-// storeRBAC holds the rights rackboot's identity needs in its store
-// namespace with --store kubernetes; the lab puts each test's namespace
-// in place of NAMESPACE.
-// TODO(#7): bind the Role of deploy/kubernetes once it carries the store's
-// rights, so that the lab proves the shipped least-privilege rules.
-const storeRBAC = "../testdata/lab/rackboot-store-rbac.yaml"
+// storeRBAC is what deploy/kubernetes ships for the replicas in their
+// namespace: the store's least-privilege Role, its binding and the
+// rejections ConfigMap. The lab applies it to each test's namespace and
+// binds the Role to kube-system/rackboot, the identity whose token
+// rackboot gets.
+const storeRBAC = "../deploy/kubernetes/replicas/10-store-rbac.yaml"
 
 // The resources of rackboot's CRDs, as the lab reads and writes them.
 var (
@@ -140,8 +142,8 @@ type kubeNS struct {
 	kubeconfig string
 }
 
-// newNamespace creates a namespace named rbl-<pid>-<n>-store whose Role
-// of storeRBAC is bound to rackboot's identity; it is deleted at cleanup.
+// newNamespace creates a namespace named rbl-<pid>-<n>-store holding
+// storeRBAC; it is deleted at cleanup.
 func (k *kubeLab) newNamespace(t *testing.T) *kubeNS {
 	t.Helper()
 	name := fmt.Sprintf("rbl-%d-%d-store", os.Getpid(), nsCount.Add(1))
@@ -158,19 +160,48 @@ func (k *kubeLab) newNamespace(t *testing.T) *kubeNS {
 			t.Errorf("deleting namespace %s: %v", name, err)
 		}
 	})
+	applyStoreRBAC(t, k.admin, name)
 	dir := t.ArtifactDir()
+	ns := &kubeNS{kubeLab: k, name: name, kubeconfig: filepath.Join(dir, "store.kubeconfig")}
+	writeKubeconfig(t, ns.kubeconfig, "https://"+apiForward, k.cp.CA, k.token)
+	return ns
+}
+
+// applyStoreRBAC creates the objects of storeRBAC in namespace ns, its
+// RoleBinding naming kube-system/rackboot.
+func applyStoreRBAC(t *testing.T, cs kubernetes.Interface, ns string) {
+	t.Helper()
 	b, err := os.ReadFile(storeRBAC)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rbac := filepath.Join(dir, "store-rbac.yaml")
-	if err := os.WriteFile(rbac, bytes.ReplaceAll(b, []byte("NAMESPACE"), []byte(name)), 0o644); err != nil {
-		t.Fatal(err)
+	ctx, opts := t.Context(), metav1.CreateOptions{}
+	for i, doc := range bytes.Split(b, []byte("\n---\n")) {
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			t.Fatalf("%s: document %d: %v", storeRBAC, i, err)
+		}
+		switch meta.Kind {
+		case "Role":
+			r := decode[rbacv1.Role](t, doc)
+			r.Namespace = ns
+			_, err = cs.RbacV1().Roles(ns).Create(ctx, r, opts)
+		case "RoleBinding":
+			r := decode[rbacv1.RoleBinding](t, doc)
+			r.Namespace = ns
+			r.Subjects = []rbacv1.Subject{{Kind: "ServiceAccount", Name: "rackboot", Namespace: "kube-system"}}
+			_, err = cs.RbacV1().RoleBindings(ns).Create(ctx, r, opts)
+		case "ConfigMap":
+			c := decode[corev1.ConfigMap](t, doc)
+			c.Namespace = ns
+			_, err = cs.CoreV1().ConfigMaps(ns).Create(ctx, c, opts)
+		default:
+			t.Fatalf("%s: document %d: kind %q is not expected", storeRBAC, i, meta.Kind)
+		}
+		if err != nil {
+			t.Fatalf("%s: creating %s %d: %v", storeRBAC, meta.Kind, i, err)
+		}
 	}
-	applyRBAC(t, k.admin, rbac)
-	ns := &kubeNS{kubeLab: k, name: name, kubeconfig: filepath.Join(dir, "store.kubeconfig")}
-	writeKubeconfig(t, ns.kubeconfig, "https://"+apiForward, k.cp.CA, k.token)
-	return ns
 }
 
 // forwardInto makes the API server reachable at apiForward inside n.

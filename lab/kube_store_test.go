@@ -102,6 +102,7 @@ type machineStatus struct {
 	Reprovision *struct {
 		Stage   string  `json:"stage"`
 		Powered *string `json:"powered"`
+		Replica string  `json:"replica"`
 	} `json:"reprovision"`
 }
 
@@ -132,6 +133,8 @@ func checkMachineObject(t *testing.T, ns *kubeNS, s *replica, g guest) {
 		t.Errorf("Machine %s status: state %q ip %q, want %q %q as rackboot's API; recentEvents: %s",
 			g.name, st.State, st.IP, api.State, api.IP, diff)
 	}
+	t.Logf("Machine %s status: state %s, ip %s, %d recent events", g.name, st.State, st.IP,
+		len(st.RecentEvents))
 	checkTable(t, ns, g.name, []string{g.name, api.State, api.IP})
 	checkKubeEvents(t, ns, g)
 	checkLease(t, ns, g.mac, api.IP)
@@ -228,6 +231,8 @@ func checkKubeEvents(t *testing.T, ns *kubeNS, g guest) {
 		if len(missing) == 0 || time.Now().After(deadline) {
 			if len(missing) > 0 {
 				t.Errorf("Events on Machine %s have reasons %q, missing %q", g.name, reasons, missing)
+			} else {
+				t.Logf("Events on Machine %s: %q", g.name, reasons)
 			}
 			for _, e := range list.Items {
 				checkEventSource(t, e)
