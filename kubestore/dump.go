@@ -191,7 +191,7 @@ func (s *Store) restoreRejections(_ context.Context, d inventory.Dump) error {
 	}
 	err := s.changeRejections(func(data map[string]string) bool {
 		for _, r := range d.Rejected {
-			data[rejectionKey(r.MAC)] = r.Time.UTC().Format(time.RFC3339)
+			data[rejectionKey(r.MAC)] = r.Time.UTC().Format(time.RFC3339Nano)
 		}
 		return true
 	})

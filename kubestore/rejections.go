@@ -21,7 +21,7 @@ func rejectionKey(mac string) string { return strings.ReplaceAll(mac, ":", "-") 
 // PutRejection stores the rejection of mac, keeping the time of an
 // earlier one.
 func (s *Store) PutRejection(mac string) error {
-	now := s.now().UTC().Format(time.RFC3339)
+	now := s.now().UTC().Format(time.RFC3339Nano)
 	err := s.changeRejections(func(data map[string]string) bool {
 		if _, ok := data[rejectionKey(mac)]; ok {
 			return false

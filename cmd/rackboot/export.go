@@ -19,31 +19,47 @@ import (
 // inventory.OpenStore names it.
 const storeFile = "rackboot.db"
 
-const stateUsage = `usage: rackboot export [--data-dir DIR] [-o FILE|-]
-       rackboot import [--data-dir DIR] FILE|-
+const stateUsage = `usage: rackboot export [--store embedded|kubernetes] [--data-dir DIR] [-o FILE|-]
+       rackboot import [--store embedded|kubernetes] [--data-dir DIR] FILE|-
 
-export writes the whole state of the store in DIR (leases, machines
-declared through the API, rejections, generations, reprovisions in
-flight, statuses and timelines) as one JSON document to FILE, whole or
-not at all and readable by its owner only, or to standard output.
-import reads such a document into DIR, which must hold no state yet.
-Both need the store to themselves: stop rackboot serve first.
+export writes the whole state of a store (leases, machines declared
+through the API or as Machine resources, rejections, generations,
+reprovisions in flight, statuses and timelines) as one JSON document to
+FILE, whole or not at all and readable by its owner only, or to
+standard output. import reads such a document into a store that holds
+no state yet. A dump of one store imports into the other: that is how
+an inventory moves between the embedded and the Kubernetes store.
+
+The embedded store (in --data-dir) needs to be alone: stop rackboot
+serve first. The Kubernetes store (--store kubernetes, with
+--store-kubeconfig and --store-namespace as serve takes them) is read
+while the replicas run; import into it before they start.
 
 flags:
 `
 
-// stateFlags returns the flag set of export or import, with --data-dir.
-func stateFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+// stateTarget is the store export or import works on: the embedded one
+// in dir, or the Kubernetes one of kube.
+type stateTarget struct {
+	dir  string
+	kube kubeTarget
+}
+
+// stateFlags returns the flag set of export or import, with the store's
+// flags.
+func stateFlags(name string, stderr io.Writer) (*flag.FlagSet, *stateTarget) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, stateUsage); fs.PrintDefaults() }
-	dir := fs.String("data-dir", defaultDataDir, "`directory` of the store, as serve's --data-dir")
-	return fs, dir
+	t := &stateTarget{}
+	fs.StringVar(&t.dir, "data-dir", defaultDataDir, "`directory` of the embedded store, as serve's --data-dir")
+	t.kube.addFlags(fs)
+	return fs, t
 }
 
 // parseStateArgs parses args into fs, flags and operands in any order,
-// and returns the operands. Only --data-dir falls back to the
-// environment (RACKBOOT_DATA_DIR), as serve's does.
+// and returns the operands. Only the store's flags fall back to the
+// environment (RACKBOOT_DATA_DIR, RACKBOOT_STORE, ...), as serve's do.
 func parseStateArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
 	var operands []string
 	for {
@@ -56,10 +72,14 @@ func parseStateArgs(fs *flag.FlagSet, args []string, getenv func(string) string)
 		operands = append(operands, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "data-dir" })
-	if v := getenv(envName("data-dir")); v != "" && !given {
-		fs.Set("data-dir", v)
+	given := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, name := range []string{"data-dir", "store", "store-kubeconfig", "store-namespace"} {
+		if v := getenv(envName(name)); v != "" && !given[name] {
+			if err := fs.Set(name, v); err != nil {
+				return nil, fmt.Errorf("%s: %w", envName(name), err)
+			}
+		}
 	}
 	return operands, nil
 }
@@ -67,7 +87,7 @@ func parseStateArgs(fs *flag.FlagSet, args []string, getenv func(string) string)
 // exportState runs "rackboot export": it dumps the store of --data-dir to
 // -o and says on stderr what it holds.
 func exportState(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs, dir := stateFlags("export", stderr)
+	fs, target := stateFlags("export", stderr)
 	out := fs.String("o", "-", "`file` to write the state to; - is standard output")
 	operands, err := parseStateArgs(fs, args, getenv)
 	if err != nil {
@@ -76,15 +96,21 @@ func exportState(args []string, stdout, stderr io.Writer, getenv func(string) st
 	if len(operands) > 0 {
 		return fmt.Errorf("export: unexpected argument %q (give the file with -o)", operands[0])
 	}
-	if _, err := os.Stat(filepath.Join(*dir, storeFile)); err != nil {
-		return fmt.Errorf("export: no store in %s (is --data-dir right?): %w", *dir, err)
+	if err := target.check(getenv); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	dir := target.dir
+	if !target.kube.on() {
+		if _, err := os.Stat(filepath.Join(dir, storeFile)); err != nil {
+			return fmt.Errorf("export: no store in %s (is --data-dir right?): %w", dir, err)
+		}
 	}
 	if *out != "-" {
-		if err := checkOutput(*out, filepath.Join(*dir, storeFile)); err != nil {
+		if err := checkOutput(*out, filepath.Join(dir, storeFile)); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 	}
-	d, err := dumpStore(*dir)
+	d, err := target.dump()
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -156,14 +182,49 @@ func isDump(name string) bool {
 	return json.NewDecoder(f).Decode(&head) == nil && head.Kind == inventory.DumpKind
 }
 
-// dumpStore opens the store in dir, dumps it and closes it.
-func dumpStore(dir string) (inventory.Dump, error) {
-	s, err := openStore(dir)
+// check resolves and checks the Kubernetes store's settings when it is
+// the one chosen.
+func (t *stateTarget) check(getenv func(string) string) error {
+	return t.kube.resolve(getenv)
+}
+
+// dump dumps the target store.
+func (t *stateTarget) dump() (inventory.Dump, error) {
+	if t.kube.on() {
+		var d inventory.Dump
+		err := t.kube.with(func(b inventory.Backend) (err error) {
+			d, err = b.Dump()
+			return err
+		})
+		return d, err
+	}
+	s, err := openStore(t.dir)
 	if err != nil {
 		return inventory.Dump{}, err
 	}
 	defer s.Close()
 	return s.Dump()
+}
+
+// restore restores d into the target store, which must hold no state.
+func (t *stateTarget) restore(d inventory.Dump) error {
+	if t.kube.on() {
+		err := t.kube.with(func(b inventory.Backend) error { return b.Restore(d) })
+		if errors.Is(err, inventory.ErrNotEmpty) {
+			return fmt.Errorf("namespace %s already holds Machines or DHCPLeases; import only "+
+				"into a namespace without rackboot state (nothing was changed): %w", t.kube.namespace, err)
+		}
+		return err
+	}
+	return restoreStore(t.dir, d)
+}
+
+// where names the target store for the summary line.
+func (t *stateTarget) where() string {
+	if t.kube.on() {
+		return "the kubernetes store in namespace " + t.kube.namespace
+	}
+	return filepath.Join(t.dir, storeFile)
 }
 
 // openStore opens the store in dir. bbolt locks the file for one
@@ -181,7 +242,7 @@ func openStore(dir string) (*inventory.Store, error) {
 // whole, and restores it into the store of --data-dir, which must hold
 // no state.
 func importState(args []string, stdin io.Reader, stderr io.Writer, getenv func(string) string) error {
-	fs, dir := stateFlags("import", stderr)
+	fs, target := stateFlags("import", stderr)
 	operands, err := parseStateArgs(fs, args, getenv)
 	if err != nil {
 		return err
@@ -190,15 +251,18 @@ func importState(args []string, stdin io.Reader, stderr io.Writer, getenv func(s
 		fs.Usage()
 		return errUsage
 	}
+	if err := target.check(getenv); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
 	name := operands[0]
 	d, err := readDump(name, stdin)
 	if err != nil {
 		return fmt.Errorf("import: %s: %w", name, err)
 	}
-	if err := restoreStore(*dir, d); err != nil {
+	if err := target.restore(d); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	fmt.Fprintf(stderr, "rackboot: imported %s into %s\n", summarize(d), filepath.Join(*dir, storeFile))
+	fmt.Fprintf(stderr, "rackboot: imported %s into %s\n", summarize(d), target.where())
 	return nil
 }
 

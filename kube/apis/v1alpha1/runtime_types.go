@@ -67,9 +67,10 @@ type ReprovisionJob struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	By string `json:"by,omitempty"`
-	// Queued and Started are when the job was queued and first started.
-	// +required
-	Queued metav1.MicroTime `json:"queued"`
+	// Queued and Started are when the job was queued and first started;
+	// a job saved before it was queued (an older store's) has neither.
+	// +optional
+	Queued *metav1.MicroTime `json:"queued,omitempty"`
 	// +optional
 	Started *metav1.MicroTime `json:"started,omitempty"`
 	// After is the Seq of the attempt's provision-started event.
