@@ -23,6 +23,24 @@
 //     the installed machine gets the local-boot script and boots its disk
 //     (TestLabReprovision; needs openipmi and ipmitool).
 //
+// With the Kubernetes store (--store kubernetes), on one control plane the
+// tests share, each in a store namespace of its own bound to the Role of
+// deploy/kubernetes/replicas:
+//
+//   - TestLabKubernetesStore: the Ignition guest and a BIOS guest boot
+//     from Machine and Profile objects; each Machine is then checked as
+//     kubectl shows it (table columns and row, status.recentEvents, the
+//     Events on it) with the DHCPLease of its address;
+//   - TestLabFailover: two replicas, each in a namespace of its own on
+//     the lab bridge, behind one callback address; the leader is killed
+//     (SIGKILL) during a Redfish reprovision whose BMC credentials are a
+//     Secret, and the other must take the leader Lease, finish the
+//     reprovision without a second power cycle and record the takeover;
+//   - TestLabAPIServerOutage: the API server stops under a replica; a
+//     known machine's DHCP client (busybox udhcpc) still gets its address,
+//     /readyz and /api/v1/status say degraded, and once the API server is
+//     back the renewal and the events of the outage reach the API.
+//
 // Each guest passes when the timeline rackboot recorded for its MAC holds
 // every boot stage in order, up to the OS callback, and its console shows
 // the tiny OS's marker line. Every packet stays inside the namespace, or
