@@ -26,12 +26,15 @@ func TestInstallCRDs(t *testing.T) {
 		want  string
 	}{
 		{"dry run", []string{"--dry-run"}, "" +
+			"dhcpleases.rackboot.io created (dry run: nothing kept)\n" +
 			"machines.rackboot.io created (dry run: nothing kept)\n" +
 			"profiles.rackboot.io created (dry run: nothing kept)\n"},
 		{"install", nil, "" +
+			"dhcpleases.rackboot.io created, established\n" +
 			"machines.rackboot.io created, established\n" +
 			"profiles.rackboot.io created, established\n"},
 		{"again", nil, "" +
+			"dhcpleases.rackboot.io unchanged, established\n" +
 			"machines.rackboot.io unchanged, established\n" +
 			"profiles.rackboot.io unchanged, established\n"},
 	} {

@@ -90,6 +90,7 @@ func JobFromInventory(j inventory.JobRecord) *ReprovisionJob {
 		Started:    microTime(j.Started),
 		After:      int64(j.After),
 		Powered:    microTime(j.Powered),
+		Replica:    j.Replica,
 	}
 }
 
@@ -108,6 +109,7 @@ func (j *ReprovisionJob) Inventory(machine string) inventory.JobRecord {
 		Started:    timeOf(j.Started),
 		After:      uint64(j.After),
 		Powered:    timeOf(j.Powered),
+		Replica:    j.Replica,
 	}
 }
 

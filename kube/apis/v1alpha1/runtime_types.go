@@ -81,4 +81,9 @@ type ReprovisionJob struct {
 	// it was.
 	// +optional
 	Powered *metav1.MicroTime `json:"powered,omitempty"`
+	// Replica names the rackboot replica that saved the job last: the
+	// one running it, or the one it was submitted to.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Replica string `json:"replica,omitempty"`
 }
