@@ -102,7 +102,9 @@ func TestLabFailover(t *testing.T) {
 	}
 	// The power cycle was saved before the kill: the new leader must not
 	// power cycle the machine again.
-	if resets := sim.Resets(); len(resets) != 1 {
+	resets := sim.Resets()
+	t.Logf("Redfish resets %q, boots %q", resets, sim.Boots())
+	if len(resets) != 1 {
 		t.Errorf("Redfish resets = %q, want one power cycle", resets)
 	}
 }
