@@ -113,7 +113,8 @@ func (s *Server) reservationProblem(m inventory.Machine, p *Pool) string {
 // ACK is returned.
 func (s *Server) request(r *request) *dhcpv4.DHCPv4 {
 	if r.serverID.IsValid() && r.serverID != s.cfg.ServerIP {
-		s.leases.dropOffer(r.mac) // the client chose another server
+		// The client chose another server, which leases it r.want.
+		s.leases.choseOther(r.mac, r.want, s.now().Add(s.cfg.OfferHold))
 		s.stats.ignored.Add(1)
 		return nil
 	}

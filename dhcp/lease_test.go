@@ -129,12 +129,19 @@ func TestTwoDiscoversGetDifferentAddresses(t *testing.T) {
 	}
 }
 
+// TestOtherServerChosen has client 1 take another server's offer: the
+// address this server offered it is free again, and the one it chose is
+// kept from other clients while the other server leases it.
 func TestOtherServerChosen(t *testing.T) {
 	e := newEnv(t, testConfig(ModeAuthoritative))
 	a := yiaddr(e.must(msg(discoverT, 1), offerT))
-	e.silent(msg(requestT, 1, want(a), serverID("192.0.2.254")))
+	chosen := "192.0.2.150"
+	e.silent(msg(requestT, 1, want(chosen), serverID("192.0.2.254")))
 	if got := yiaddr(e.must(msg(discoverT, 2, want(a)), offerT)); got != a {
 		t.Errorf("after client 1 chose another server, client 2 got %s, want the freed %s", got, a)
+	}
+	if got := yiaddr(e.must(msg(discoverT, 3, want(chosen)), offerT)); got == chosen {
+		t.Errorf("client 3 was offered %s, which client 1 chose from another server", chosen)
 	}
 }
 

@@ -199,12 +199,26 @@ func (t *leaseTable) dropOfferLocked(mac string) {
 	}
 }
 
-// dropOffer forgets the address offered to mac, when it chose another
-// server (RFC 2131 section 4.3.2).
-func (t *leaseTable) dropOffer(mac string) {
+// choseOther forgets the address offered to mac, whose REQUEST named
+// another server (RFC 2131 section 4.3.2), and holds want, the address
+// that server is about to lease mac, for mac until until: a replica
+// sharing the store (issue #7) may take a while to write the lease and
+// the feed to tell of it, and meanwhile this server must not offer want
+// to another client, which would get a NAK.
+func (t *leaseTable) choseOther(mac string, want netip.Addr, until time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.dropOfferLocked(mac)
+	if !want.IsValid() {
+		return
+	}
+	if m, ok := t.byIP[want]; ok && m != mac {
+		return // the feed told of a holder already
+	}
+	if h, ok := t.offers[want]; ok && h.mac != mac && until.Before(h.until) {
+		return
+	}
+	t.holdLocked(mac, want, until)
 }
 
 // bind leases ip to c.mac in memory, until expiry, if c may have it. The
