@@ -128,6 +128,24 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
+// CheckTimings checks the Lease timings the election needs: a lease of
+// at least a second (the Lease keeps whole seconds), a renew deadline
+// within it and a retry period within that. Errors name the timing:
+// "lease duration", "renew deadline" or "retry period".
+func CheckTimings(lease, renew, retry time.Duration) error {
+	switch {
+	case lease < time.Second:
+		return fmt.Errorf("lease duration: %v is shorter than a second", lease)
+	case renew <= 0 || renew >= lease:
+		return fmt.Errorf("renew deadline: %v must be positive and shorter than the lease duration %v",
+			renew, lease)
+	case retry <= 0 || retry >= renew:
+		return fmt.Errorf("retry period: %v must be positive and shorter than the renew deadline %v",
+			retry, renew)
+	}
+	return nil
+}
+
 // validate names the first bad field of c, defaults applied.
 func (c Config) validate() error {
 	switch {
@@ -137,14 +155,9 @@ func (c Config) validate() error {
 		return errors.New("leader config: namespace: missing")
 	case c.Identity == "":
 		return errors.New("leader config: identity: missing")
-	case c.LeaseDuration < time.Second:
-		return fmt.Errorf("leader config: lease duration: %v is shorter than a second", c.LeaseDuration)
-	case c.RenewDeadline <= 0 || c.RenewDeadline >= c.LeaseDuration:
-		return fmt.Errorf("leader config: renew deadline: %v must be positive and shorter than the lease duration %v",
-			c.RenewDeadline, c.LeaseDuration)
-	case c.RetryPeriod <= 0 || c.RetryPeriod >= c.RenewDeadline:
-		return fmt.Errorf("leader config: retry period: %v must be positive and shorter than the renew deadline %v",
-			c.RetryPeriod, c.RenewDeadline)
+	}
+	if err := CheckTimings(c.LeaseDuration, c.RenewDeadline, c.RetryPeriod); err != nil {
+		return fmt.Errorf("leader config: %w", err)
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ func TestStoreSettings(t *testing.T) {
 		{"replica with a space", []string{"--store", "kubernetes", "--replica-id", "a b"},
 			nil, storeSettings{}, "replica-id"},
 		{"renew past the lease", []string{"--store", "kubernetes", "--leader-renew-deadline", "20s"},
-			nil, storeSettings{}, "leader-renew-deadline: 20s: want above zero and below leader-lease-duration 15s"},
+			nil, storeSettings{}, "leader-renew-deadline: 20s must be positive and shorter than the leader-lease-duration 15s"},
 		{"retry past renew", []string{"--store", "kubernetes", "--leader-retry-period", "10s"},
 			nil, storeSettings{}, "leader-retry-period: 10s"},
 		{"sub-second lease", []string{"--store", "kubernetes", "--leader-lease-duration", "900ms"},

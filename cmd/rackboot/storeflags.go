@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -106,22 +107,25 @@ func checkReplicaID(id string) error {
 	return nil
 }
 
-// checkLeader checks the Lease timings the way the election needs them.
+// checkLeader checks the Lease timings the way the election needs them,
+// naming the settings.
 func (st *storeSettings) checkLeader() error {
-	switch {
-	case !st.LeaderElect:
+	if !st.LeaderElect {
 		return nil
-	case st.LeaseDuration < time.Second:
-		return fmt.Errorf("leader-lease-duration: %v: want at least 1s (the Lease keeps whole seconds)", st.LeaseDuration)
-	case st.RenewDeadline <= 0 || st.RenewDeadline >= st.LeaseDuration:
-		return fmt.Errorf("leader-renew-deadline: %v: want above zero and below leader-lease-duration %v",
-			st.RenewDeadline, st.LeaseDuration)
-	case st.RetryPeriod <= 0 || st.RetryPeriod >= st.RenewDeadline:
-		return fmt.Errorf("leader-retry-period: %v: want above zero and below leader-renew-deadline %v",
-			st.RetryPeriod, st.RenewDeadline)
+	}
+	err := leader.CheckTimings(st.LeaseDuration, st.RenewDeadline, st.RetryPeriod)
+	if err != nil {
+		return errors.New(leaderSettings.Replace(err.Error()))
 	}
 	return nil
 }
+
+// leaderSettings names the timings of leader's errors after the settings.
+var leaderSettings = strings.NewReplacer(
+	"lease duration", "leader-lease-duration",
+	"renew deadline", "leader-renew-deadline",
+	"retry period", "leader-retry-period",
+)
 
 // kubernetes reports whether the state is in a Kubernetes API server.
 func (st *storeSettings) kubernetes() bool { return st.Backend == storeKubernetes }
