@@ -112,6 +112,16 @@ func isUnavailable(err error) bool {
 		apierrors.IsTimeout(err)
 }
 
+// retryLater reports whether a queued write that failed with err should
+// stay queued: the API server was unreachable, or it refused the write
+// the way a freshly started API server does for a moment, before its
+// authorizer is ready (401, 403). A queued write refused for good would
+// stay queued and keep the store degraded, which is what an operator
+// should see while rackboot lacks a permission.
+func retryLater(err error) bool {
+	return isUnavailable(err) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
+}
+
 // backoff sleeps a little before try number try again after a
 // conflict, with jitter so that replicas do not collide again.
 func backoff(ctx context.Context, try int) {

@@ -15,7 +15,9 @@ const probeInterval = time.Second
 type Health struct {
 	// Degraded is true while the API server cannot be reached: reads
 	// answer from the cache, which may be stale, status writes and
-	// Events wait, and synchronous writes fail with ErrUnavailable.
+	// Events wait, and synchronous writes fail with ErrUnavailable. It
+	// is true too while the API server refuses the queued writes (401 or
+	// 403: just restarted, or rackboot lacks a permission); they wait.
 	Degraded bool
 	// Reason says why, in words; empty when not degraded.
 	Reason string
@@ -34,6 +36,29 @@ type health struct {
 	degraded bool      // guarded by mu
 	reason   string    // guarded by mu
 	since    time.Time // guarded by mu
+	// refused is the API server's refusal of the last queued write, nil
+	// once one is accepted; guarded by mu. It keeps the store degraded
+	// even while the API server answers its probe.
+	refused error
+}
+
+// refuse records that the API server refused a queued write with err.
+func (h *health) refuse(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.refused == nil {
+		h.since = h.now().UTC()
+	}
+	h.refused = err
+}
+
+// accept records that the API server took a queued write.
+func (h *health) accept() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.refused != nil {
+		h.refused, h.since = nil, h.now().UTC()
+	}
 }
 
 // down marks the store degraded by err; it reports whether it was not
@@ -64,6 +89,10 @@ func (h *health) up() bool {
 func (s *Store) Health() Health {
 	s.health.mu.Lock()
 	h := Health{Degraded: s.health.degraded, Reason: s.health.reason, Since: s.health.since}
+	if !h.Degraded && s.health.refused != nil {
+		h.Degraded = true
+		h.Reason = fmt.Sprintf("kubernetes api server refuses rackboot's queued writes: %v", s.health.refused)
+	}
 	s.health.mu.Unlock()
 	h.QueuedWrites = s.writer.queued()
 	return h

@@ -27,8 +27,8 @@ func (ls *leases) retryPending(ctx context.Context) {
 		wctx, cancel := context.WithTimeout(ctx, leaseWriteTimeout)
 		err := ls.claim(wctx, l)
 		cancel()
-		if err != nil && isUnavailable(err) {
-			return // still down; try again at the next tick
+		if err != nil && retryLater(err) {
+			return // still down or not ready; try again at the next tick
 		}
 		ls.mu.Lock()
 		if ls.pending[l.IP] == l {

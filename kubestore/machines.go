@@ -85,7 +85,17 @@ func (s *Store) updateMachine(ctx context.Context, name string, create bool,
 // updateStatus is updateMachine for the status subresource.
 func (s *Store) updateStatus(ctx context.Context, name string,
 	change func(*v1alpha1.Machine) (bool, error)) error {
-	return s.writeLoop(ctx, name, false, true, change)
+	return s.writeLoop(ctx, name, false, true, func(m *v1alpha1.Machine) (bool, error) {
+		write, err := change(m)
+		if err != nil || !write {
+			return write, err
+		}
+		// The events recorded so far travel with the change: a job
+		// saved just before this replica dies has its power cycle on
+		// the Machine, not only in this replica's memory.
+		s.composeStatus(m)
+		return true, nil
+	})
 }
 
 func (s *Store) writeLoop(ctx context.Context, name string, create, status bool,

@@ -135,3 +135,38 @@ func TestJobsRoundTrip(t *testing.T) {
 		t.Errorf("Jobs after DeleteJob = %v, want none", got)
 	}
 }
+
+// TestJobCarriesEvents saves the events recorded before a job with the
+// job itself: a replica that dies right after saving it leaves its power
+// cycle on the Machine, not only in its memory.
+func TestJobCarriesEvents(t *testing.T) {
+	rs := storeSetup(t, 1)
+	const mac = "02:00:00:00:00:61"
+	if err := rs[0].PutStoredMachine(testMachine("worker-7", mac)); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []inventory.EventKind{inventory.EventProvisionStarted, inventory.EventBMCPower} {
+		if _, err := rs[0].Record(mac, inventory.Event{Kind: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rs[0].PutJob(inventory.JobRecord{Machine: "worker-7", MAC: mac, Attempt: 1,
+		Attempts: 1, By: "admin", Queued: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	// Read the Machine from the API server at once, before the debounced
+	// status write could have run.
+	m, err := rs[0].getMachine(t.Context(), "worker-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range m.Status.RecentEvents {
+		kinds = append(kinds, e.Kind)
+	}
+	want := []string{string(inventory.EventProvisionStarted), string(inventory.EventBMCPower)}
+	if m.Status.Reprovision == nil || !slices.Equal(kinds, want) {
+		t.Errorf("Machine status right after PutJob: job %v, events %q; want the job and events %q",
+			m.Status.Reprovision, kinds, want)
+	}
+}

@@ -110,10 +110,14 @@ func (w *statusWriter) writeAll(ctx context.Context) bool {
 		case err != nil && isUnavailable(err):
 			ok = false
 			w.s.health.down(err)
+		case err != nil && retryLater(err):
+			ok = false
+			w.s.health.refuse(err)
 		case err != nil:
 			w.s.log.Warn("kubestore: writing a machine's status", "path", w.s.ns+"/"+name, "err", err)
 		default:
 			w.s.health.up()
+			w.s.health.accept()
 		}
 		w.done(name, !ok)
 	}
