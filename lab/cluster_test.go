@@ -201,6 +201,12 @@ func pipe(c net.Conn, addr string, track func(net.Conn)) {
 		return
 	}
 	track(up)
+	splice(c, up)
+}
+
+// splice copies between c and up until either side closes, then closes
+// both.
+func splice(c, up net.Conn) {
 	defer up.Close()
 	done := make(chan struct{})
 	go func() {

@@ -243,16 +243,7 @@ func joinFirst(n *netns, c net.Conn, backends []string, track func(net.Conn)) {
 			continue
 		}
 		track(up)
-		defer up.Close()
-		done := make(chan struct{})
-		go func() {
-			io.Copy(up, c)
-			up.Close()
-			close(done)
-		}()
-		io.Copy(c, up)
-		c.Close()
-		<-done
+		splice(c, up)
 		return
 	}
 }
