@@ -72,6 +72,11 @@ func (c *catalogs) loadFile() error {
 			return err
 		}
 	}
+	if f != nil && c.optional && len(f.Machines()) > 0 {
+		c.log.Warn("with the kubernetes store, the inventory file's machines keep their generation, "+
+			"one-time steps and reprovisions in this replica's memory only; declare them as Machine "+
+			"resources (rackboot convert prints them)", "machines", len(f.Machines()), "path", c.path)
+	}
 	c.mu.Lock()
 	c.file = f
 	c.mu.Unlock()

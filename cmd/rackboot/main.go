@@ -69,9 +69,10 @@ commands:
   reprovision MACHINE...: reinstall machines by BMC and network boot, K at a time
   assets     import FILE... | fetch URL: bring files into the assets directory, print their sums
   token      create --name N --role viewer|operator | list: manage the API tokens
-  export     [--data-dir D] [-o FILE|-]: write the store's whole state as JSON (stop serve first)
-  import     [--data-dir D] FILE|-: restore an export into an empty store (stop serve first)
-  install-crds [--kubeconfig F] [--dry-run]: install rackboot's Machine and Profile CRDs in a cluster
+  export     [--store S] [--data-dir D] [-o FILE|-]: write a store's whole state as JSON
+  import     [--store S] [--data-dir D] FILE|-: restore an export into an empty store
+  install-crds [--kubeconfig F] [--dry-run]: install rackboot's CRDs in a cluster
+  convert    [--inventory F] [--namespace NS]: print an inventory file as Profile and Machine resources
   version    print the version
 `
 
@@ -107,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return importState(args[1:], os.Stdin, stderr, getenv)
 	case "install-crds":
 		return installCRDs(ctx, args[1:], stdout, stderr, getenv)
+	case "convert":
+		return convert(args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "rackboot", version)
 		return nil
