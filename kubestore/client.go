@@ -39,12 +39,23 @@ const (
 	maxTries    = 6
 )
 
+// The client-side request limits the store takes when its rest.Config
+// sets none.
+const (
+	defaultQPS   = 1000
+	defaultBurst = 2000
+)
+
 // newClients returns a typed client of rackboot.io/v1alpha1 and a client
 // of the built-in resources.
 func newClients(c *rest.Config) (rest.Interface, kubernetes.Interface, error) {
 	cfg := rest.CopyConfig(c)
 	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 50, 100
+		// A lease claim is one request per ACK, on the DHCP path: at
+		// client-go's 5 (or even 50) requests a second, DHCP workers
+		// queue behind the limiter and packets drop. The API server's
+		// priority and fairness guard it instead.
+		cfg.QPS, cfg.Burst = defaultQPS, defaultBurst
 	}
 	core, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

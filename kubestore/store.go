@@ -23,8 +23,8 @@ var ErrUnavailable = errors.New("kubernetes api server unavailable")
 // Config configures a Store.
 type Config struct {
 	// Config reaches the API server that keeps the state. Its QPS and
-	// Burst, when zero, are raised from client-go's defaults to 50 and
-	// 100.
+	// Burst, when zero, are raised from client-go's defaults to 1000 and
+	// 2000: authoritative DHCP makes one request per new lease.
 	Config *rest.Config
 	// Namespace holds the state; required.
 	Namespace string
