@@ -67,7 +67,15 @@ type Backend interface {
 
 	// StoredMachines returns the machines declared through the backend;
 	// PutStoredMachine and DeleteStoredMachine change them. Inventory
-	// checks them against the inventory file before it writes.
+	// checks them against the inventory file before it writes. The order
+	// decides who wins a clash: the effective catalog takes the machines
+	// in the order given, and when two claim one MAC or address
+	// the first keeps it and the later one is left out (Catalog.LeftOut).
+	// *Store never holds two that clash (Inventory checks each write
+	// under its lock) and returns them by name; a shared backend, where
+	// kubectl or other replicas write beside this Inventory, returns the
+	// oldest declaration first, so that a newcomer never takes a MAC
+	// from the machine that had it.
 	StoredMachines() (ms []Machine, bad []error, err error)
 	PutStoredMachine(m Machine) error
 	DeleteStoredMachine(name string) (bool, error)

@@ -25,6 +25,7 @@ func (s *Store) Dump() (inventory.Dump, error) {
 		Created: s.now().UTC(), Seq: s.clock.current()}
 	var err error
 	d.Machines, _, _ = s.StoredMachines()
+	slices.SortFunc(d.Machines, func(a, b inventory.Machine) int { return strings.Compare(a.Name, b.Name) })
 	if d.Rejected, err = s.Rejections(); err != nil {
 		return d, err
 	}

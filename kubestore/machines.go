@@ -1,6 +1,7 @@
 package kubestore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -17,10 +18,13 @@ import (
 // cacheWait bounds how long a write waits for the cache to show it.
 const cacheWait = 5 * time.Second
 
-// StoredMachines returns the machines the Machine objects declare, by
-// name. An object that does not convert is reported in bad and left out.
+// StoredMachines returns the machines the Machine objects declare, the
+// oldest object first (by metadata.creationTimestamp, then name): the
+// effective catalog takes them in that order, so when two claim one MAC
+// or address the one that was there first keeps it. An object that does
+// not convert is reported in bad and left out.
 func (s *Store) StoredMachines() (ms []inventory.Machine, bad []error, err error) {
-	for _, m := range s.cachedMachines() {
+	for _, m := range s.machinesByAge() {
 		im, err := m.Inventory()
 		if err != nil {
 			bad = append(bad, fmt.Errorf("machine %s/%s: %w", s.ns, m.Name, err))
@@ -29,8 +33,18 @@ func (s *Store) StoredMachines() (ms []inventory.Machine, bad []error, err error
 		im.Source = inventory.SourceAPI
 		ms = append(ms, im)
 	}
-	slices.SortFunc(ms, func(a, b inventory.Machine) int { return strings.Compare(a.Name, b.Name) })
 	return ms, bad, nil
+}
+
+// machinesByAge returns the cached Machines, the oldest first; Machines
+// made in the same second go by name.
+func (s *Store) machinesByAge() []*v1alpha1.Machine {
+	ms := s.cachedMachines()
+	slices.SortFunc(ms, func(a, b *v1alpha1.Machine) int {
+		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time),
+			strings.Compare(a.Name, b.Name))
+	})
+	return ms
 }
 
 // PutStoredMachine creates or updates the Machine called m.Name with m
