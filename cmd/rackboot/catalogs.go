@@ -23,7 +23,8 @@ type profileSource interface {
 // Kubernetes store the Profile resources' beside it. A resource profile
 // goes through the checks a file profile does (verifyAssets); one that
 // fails them, or whose name the file uses too, is logged once and left
-// out. A bad file is fatal at start and ignored on reload, as before.
+// out. A bad file is fatal at start and ignored on reload, as before;
+// with the Kubernetes store a file that declares machines is bad.
 type catalogs struct {
 	path, assets string
 	// optional: a missing file declares nothing (Kubernetes store).
@@ -73,14 +74,27 @@ func (c *catalogs) loadFile() error {
 		}
 	}
 	if f != nil && c.optional && len(f.Machines()) > 0 {
-		c.log.Warn("with the kubernetes store, the inventory file's machines keep their generation, "+
-			"one-time steps and reprovisions in this replica's memory only; declare them as Machine "+
-			"resources (rackboot convert prints them)", "machines", len(f.Machines()), "path", c.path)
+		return fileMachinesError(c.path, len(f.Machines()))
 	}
 	c.mu.Lock()
 	c.file = f
 	c.mu.Unlock()
 	return nil
+}
+
+// fileMachinesError refuses an inventory file that declares n machines
+// with the Kubernetes store: their generation and one-time steps would
+// live in one replica's memory, so another replica (or this one,
+// restarted) would serve the installer again to an installed machine.
+func fileMachinesError(path string, n int) error {
+	what := "machines"
+	if n == 1 {
+		what = "machine"
+	}
+	return fmt.Errorf("inventory: %s declares %d %s; with the kubernetes store it may "+
+		"declare profiles only: keep them as Machine resources instead "+
+		"(rackboot convert --inventory %s | kubectl apply -f -) and remove them from the file",
+		path, n, what, path)
 }
 
 // base returns the base catalog: the file's, with the resource profiles
@@ -93,10 +107,10 @@ func (c *catalogs) base() *inventory.Catalog {
 	}
 	c.now = map[string]bool{}
 	defer func() { c.reported, c.now = c.now, nil }()
+	// loadFile refused a file with machines: they are all resources.
 	var profiles []inventory.Profile
-	var machines []inventory.Machine
 	if c.file != nil {
-		profiles, machines = c.file.Profiles(), c.file.Machines()
+		profiles = c.file.Profiles()
 	}
 	own := make(map[string]bool, len(profiles))
 	for _, p := range profiles {
@@ -117,7 +131,7 @@ func (c *catalogs) base() *inventory.Catalog {
 		}
 		profiles = append(profiles, p)
 	}
-	cat, err := inventory.NewCatalog(profiles, machines)
+	cat, err := inventory.NewCatalog(profiles, nil)
 	if err != nil {
 		c.reportLocked(fmt.Sprintf("profile resources left out: %v", err))
 		return c.file

@@ -98,10 +98,6 @@ func TestCatalogsMergeResourceProfiles(t *testing.T) {
 profiles:
   - name: file
     kernel: vmlinuz
-machines:
-  - name: node1
-    macs: ["02:00:00:00:00:01"]
-    profile: file
 `)
 	kernel := func(name, file string) inventory.Profile {
 		return inventory.Profile{Name: name, Kernel: file,
@@ -126,9 +122,6 @@ machines:
 	}
 	if diff := cmp.Diff([]string{"cr", "file"}, names); diff != "" {
 		t.Errorf("profiles of the base catalog (-want +got):\n%s", diff)
-	}
-	if len(base.Machines()) != 1 {
-		t.Errorf("base catalog machines = %v, want the file's node1", base.Machines())
 	}
 	for _, want := range []string{"profile resource file left out: the inventory file defines file too",
 		"profile resource missing left out", "profile broken"} {
@@ -164,5 +157,58 @@ func TestCatalogsMissingFile(t *testing.T) {
 		if err == nil && len(c.base().Machines()) != 0 {
 			t.Errorf("%s store: machines without a file = %v, want none", tt.store, c.base().Machines())
 		}
+	}
+}
+
+// With the Kubernetes store an inventory file that declares machines
+// stops the start, naming the count and the conversion; a reload to such
+// a file is refused and the catalog in force stays.
+func TestCatalogsRefuseFileMachines(t *testing.T) {
+	dir := t.TempDir()
+	assets := filepath.Join(dir, "assets")
+	writeAsset(t, assets, "vmlinuz", "kernel")
+	path := filepath.Join(dir, "inventory.yaml")
+	profiles := `
+profiles:
+  - name: file
+    kernel: vmlinuz
+`
+	machines := `
+machines:
+  - name: node1
+    macs: ["02:00:00:00:00:01"]
+    profile: file
+  - name: node2
+    macs: ["02:00:00:00:00:02"]
+    profile: file
+`
+	s := serveSettings{Inventory: path, AssetsDir: assets, Store: storeSettings{Backend: storeKubernetes}}
+	c := newCatalogs(&s, &fakeProfiles{}, slog.New(slog.DiscardHandler))
+	writeFile(t, path, profiles+machines)
+	err := c.loadFile()
+	want := "declares 2 machines; with the kubernetes store it may declare profiles only"
+	if err == nil || !strings.Contains(err.Error(), want) ||
+		!strings.Contains(err.Error(), "rackboot convert --inventory "+path) {
+		t.Fatalf("loadFile(file with machines) = %v, want %q and the convert command", err, want)
+	}
+
+	writeFile(t, path, profiles)
+	if err := c.loadFile(); err != nil {
+		t.Fatalf("loadFile(profiles only) = %v", err)
+	}
+	writeFile(t, path, machines+"  - name: extra\n    macs: [\"02:00:00:00:00:03\"]\n    profile: file\n"+profiles)
+	if err := c.loadFile(); err == nil || !strings.Contains(err.Error(), "declares 3 machines") {
+		t.Errorf("reload to a file with machines = %v, want it refused", err)
+	}
+	base := c.base()
+	if len(base.Profiles()) != 1 || len(base.Machines()) != 0 {
+		t.Errorf("after the refused reload: profiles %v, machines %v; want profile file kept, no machine",
+			base.Profiles(), base.Machines())
+	}
+
+	// The embedded store still takes them.
+	s.Store.Backend = storeEmbedded
+	if err := newCatalogs(&s, nil, slog.New(slog.DiscardHandler)).loadFile(); err != nil {
+		t.Errorf("embedded store: loadFile(file with machines) = %v, want nil", err)
 	}
 }
