@@ -8,15 +8,14 @@
 #
 # usage: sudo bash bench/ha/run.sh
 # env:   CLIENTS distinct clients, one DORA each (default 50000)
-#        RATE exchanges started per second (default 100; each ACK is one
-#             API create, and the store's client allows 50 a second per
-#             replica)
+#        RATE exchanges started per second (default 250; each ACK is one
+#             create in the API server)
 #        KEEP=1 keeps the replicas' logs, perfdhcp's report and the pcap
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 clients=${CLIENTS:-50000}
-rate=${RATE:-100}
+rate=${RATE:-250}
 command -v perfdhcp >/dev/null || { echo "perfdhcp missing: apt-get install kea-admin" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "run as root: the benchmark creates network namespaces" >&2; exit 1; }
 
