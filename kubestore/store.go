@@ -17,8 +17,9 @@ import (
 
 // ErrUnavailable is wrapped by the errors of synchronous writes that
 // could not reach the API server. The write did not happen (or its
-// outcome is unknown); the caller may retry later.
-var ErrUnavailable = errors.New("kubernetes api server unavailable")
+// outcome is unknown); the caller may retry later. It is
+// inventory.ErrUnavailable, so that callers need not import kubestore.
+var ErrUnavailable = inventory.ErrUnavailable
 
 // Config configures a Store.
 type Config struct {

@@ -428,8 +428,12 @@ func (s *Server) macParam(w http.ResponseWriter, r *http.Request) (string, bool)
 	return "", false
 }
 
-// internalError answers 500 for a failure on rackboot's side.
+// internalError answers 500 for a failure on rackboot's side, or 503
+// when the store could not be reached (writeUnavailable).
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	if s.writeUnavailable(w, r, err) {
+		return
+	}
 	s.log.Error("serving api", "path", r.URL.Path, "err", err)
 	writeError(w, r, http.StatusInternalServerError, "internal error; see rackboot's log")
 }

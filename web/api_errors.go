@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -64,7 +66,8 @@ func writeAPIError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // writeInventoryError answers an error of the inventory's declaration
-// writes: 409 read_only, 409 conflict, 400, 404, or 500 for the store.
+// writes: 409 read_only, 409 conflict, 400, 404, 503 when the store
+// cannot be reached, or 500 for another failure of the store.
 func (s *Server) writeInventoryError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, inventory.ErrReadOnly):
@@ -79,4 +82,23 @@ func (s *Server) writeInventoryError(w http.ResponseWriter, r *http.Request, err
 	default:
 		s.internalError(w, r, err)
 	}
+}
+
+// unavailableRetry is the Retry-After of a write refused because the
+// store could not be reached: about the time the Kubernetes store takes
+// to notice its API server is back.
+const unavailableRetry = 5 * time.Second
+
+// writeUnavailable answers 503 unavailable with a Retry-After when err
+// says the store could not be reached (inventory.ErrUnavailable), and
+// reports whether it did. Nothing was written; the client may retry.
+func (s *Server) writeUnavailable(w http.ResponseWriter, r *http.Request, err error) bool {
+	if !errors.Is(err, inventory.ErrUnavailable) {
+		return false
+	}
+	s.log.Warn("write refused: store unavailable", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetry/time.Second)))
+	writeError(w, r, http.StatusServiceUnavailable,
+		"the store cannot be reached (its API server is unavailable); nothing was written, try again later")
+	return true
 }

@@ -81,6 +81,12 @@ func pattern(n, step int) []byte {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOver(t, func(s *inventory.Store) inventory.Backend { return s })
+}
+
+// newEnvOver is newEnv with the inventory over backend(store).
+func newEnvOver(t *testing.T, backend func(*inventory.Store) inventory.Backend) *env {
+	t.Helper()
 	cat, err := inventory.ParseCatalog([]byte(catalogYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +96,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	e := &env{inv: inventory.New(cat, store), assets: makeAssets(t), logs: &syncBuffer{}}
+	e := &env{inv: inventory.New(cat, backend(store)), assets: makeAssets(t), logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.srv, err = NewServer(Config{
 		Addr:       "127.0.0.1:0",

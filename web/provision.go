@@ -67,7 +67,7 @@ func (s *Server) postReprovision(w http.ResponseWriter, r *http.Request) {
 	}
 	jobs, err := p.Submit([]inventory.Machine{m}, 0, actor(r))
 	if err != nil {
-		writeSubmitError(w, r, err)
+		s.writeSubmitError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, jobs[0])
@@ -124,7 +124,7 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	jobs, err := p.Submit(ms, body.MaxInFlight, actor(r))
 	if err != nil {
-		writeSubmitError(w, r, err)
+		s.writeSubmitError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, jobs)
@@ -205,9 +205,12 @@ func (s *Server) machineParam(w http.ResponseWriter, r *http.Request) (inventory
 }
 
 // writeSubmitError answers a refused submission: 409 for a machine
-// already being reprovisioned, 503 for a full queue or a stopped
-// workflow, 400 for a bad batch.
-func writeSubmitError(w http.ResponseWriter, r *http.Request, err error) {
+// already being reprovisioned, 503 for a full queue, a stopped workflow
+// or a store that cannot be reached, 400 for a bad batch.
+func (s *Server) writeSubmitError(w http.ResponseWriter, r *http.Request, err error) {
+	if s.writeUnavailable(w, r, err) {
+		return
+	}
 	code := http.StatusBadRequest
 	switch {
 	case errors.Is(err, provision.ErrBusy):
