@@ -51,11 +51,12 @@ type Config struct {
 	Identity string
 	// LeaseDuration is how long the others wait after the last renewal
 	// they saw before they take over; zero means DefaultLeaseDuration.
-	// The Lease keeps it in whole seconds.
+	// The Lease keeps whole seconds: it must be a whole number of them.
 	LeaseDuration time.Duration
 	// RenewDeadline is how long the leader tries to renew before it
 	// gives up leading; zero means DefaultRenewDeadline. It must be
-	// shorter than LeaseDuration.
+	// shorter than LeaseDuration and longer than 1.2 RetryPeriods
+	// (CheckTimings).
 	RenewDeadline time.Duration
 	// RetryPeriod is the time between two tries to acquire or renew;
 	// zero means DefaultRetryPeriod.
@@ -129,19 +130,26 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // CheckTimings checks the Lease timings the election needs: a lease of
-// at least a second (the Lease keeps whole seconds), a renew deadline
-// within it and a retry period within that. Errors name the timing:
-// "lease duration", "renew deadline" or "retry period".
+// a whole number of seconds, at least one (the Lease keeps whole
+// seconds), a renew deadline shorter than the lease, and a renew deadline
+// longer than the retry period times client-go's jitter factor
+// (leaderelection.JitterFactor, 1.2), which client-go requires. Errors
+// name the timing: "lease duration", "renew deadline" or "retry period".
 func CheckTimings(lease, renew, retry time.Duration) error {
 	switch {
 	case lease < time.Second:
 		return fmt.Errorf("lease duration: %v is shorter than a second", lease)
+	case lease%time.Second != 0:
+		return fmt.Errorf("lease duration: %v is not a whole number of seconds (the Lease keeps "+
+			"whole seconds)", lease)
 	case renew <= 0 || renew >= lease:
 		return fmt.Errorf("renew deadline: %v must be positive and shorter than the lease duration %v",
 			renew, lease)
-	case retry <= 0 || retry >= renew:
-		return fmt.Errorf("retry period: %v must be positive and shorter than the renew deadline %v",
-			retry, renew)
+	case retry <= 0:
+		return fmt.Errorf("retry period: %v must be positive", retry)
+	case renew <= time.Duration(leaderelection.JitterFactor*float64(retry)):
+		return fmt.Errorf("retry period: %v, times %v for client-go's jitter, must be shorter than "+
+			"the renew deadline %v", retry, leaderelection.JitterFactor, renew)
 	}
 	return nil
 }

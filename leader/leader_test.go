@@ -229,6 +229,49 @@ func TestNewChecksConfig(t *testing.T) {
 	}
 }
 
+// TestCheckTimings checks the boundaries of the timings, and that New,
+// which hands them to client-go, agrees with CheckTimings on each.
+func TestCheckTimings(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name               string
+		lease, renew, retr time.Duration
+		want               string // in the error; "" means none
+	}{
+		{"defaults", DefaultLeaseDuration, DefaultRenewDeadline, DefaultRetryPeriod, ""},
+		{"smallest lease", time.Second, 900 * ms, 700 * ms, ""},
+		{"sub-second lease", 999 * ms, 900 * ms, 700 * ms, "lease duration: 999ms is shorter"},
+		{"fractional lease", 1500 * ms, 1200 * ms, 900 * ms, "lease duration: 1.5s is not a whole number"},
+		{"renew as long as lease", 2 * time.Second, 2 * time.Second, time.Second, "renew deadline"},
+		{"renew just under lease", 2 * time.Second, 1999 * ms, time.Second, ""},
+		{"no renew", 2 * time.Second, 0, time.Second, "renew deadline"},
+		{"renew at retry times jitter", 2 * time.Second, 1200 * ms, time.Second,
+			"retry period: 1s, times 1.2 for client-go's jitter"},
+		{"renew just past retry times jitter", 2 * time.Second, 1201 * ms, time.Second, ""},
+		{"reported case", 1500 * ms, 1200 * ms, time.Second, "lease duration: 1.5s"},
+		{"no retry", 2 * time.Second, time.Second, 0, "retry period: 0s must be positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckTimings(tt.lease, tt.renew, tt.retr)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("CheckTimings(%v, %v, %v) = %v, want nil", tt.lease, tt.renew, tt.retr, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("CheckTimings(%v, %v, %v) = %v, want %q", tt.lease, tt.renew, tt.retr, err, tt.want)
+			}
+			if tt.renew == 0 || tt.retr == 0 {
+				return // New reads zero as the default
+			}
+			_, nerr := New(Config{Client: fake.NewClientset(), Namespace: "ns", Identity: "a",
+				LeaseDuration: tt.lease, RenewDeadline: tt.renew, RetryPeriod: tt.retr})
+			if (nerr == nil) != (err == nil) {
+				t.Errorf("New with %v, %v, %v = %v, but CheckTimings = %v", tt.lease, tt.renew, tt.retr, nerr, err)
+			}
+		})
+	}
+}
+
 func TestNotLeadingBeforeRun(t *testing.T) {
 	e, err := New(Config{Client: fake.NewClientset(), Namespace: "ns", Identity: "a"})
 	if err != nil {

@@ -49,6 +49,12 @@ func TestStoreSettings(t *testing.T) {
 			nil, storeSettings{}, "leader-retry-period: 10s"},
 		{"sub-second lease", []string{"--store", "kubernetes", "--leader-lease-duration", "900ms"},
 			nil, storeSettings{}, "leader-lease-duration: 900ms"},
+		{"fractional lease", []string{"--store", "kubernetes", "--leader-lease-duration", "1500ms",
+			"--leader-renew-deadline", "1200ms", "--leader-retry-period", "1s"}, nil, storeSettings{},
+			"leader-lease-duration: 1.5s is not a whole number of seconds"},
+		{"retry within jitter of renew", []string{"--store", "kubernetes", "--leader-renew-deadline", "2400ms"},
+			nil, storeSettings{}, "leader-retry-period: 2s, times 1.2 for client-go's jitter, must be " +
+				"shorter than the leader-renew-deadline 2.4s"},
 		{"timings unchecked without election", []string{"--store", "kubernetes",
 			"--leader-elect=false", "--leader-retry-period", "1m"}, nil,
 			storeSettings{Backend: "kubernetes", Namespace: "rackboot", ReplicaID: "rack-host"}, ""},
