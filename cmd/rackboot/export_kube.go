@@ -9,7 +9,11 @@ import (
 	"log/slog"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/rackboot/rackboot/inventory"
@@ -67,6 +71,9 @@ func (k *kubeTarget) with(f func(inventory.Backend) error) error {
 	if err != nil {
 		return err
 	}
+	if err := checkNamespace(rc, k.namespace); err != nil {
+		return err
+	}
 	log := slog.New(slog.DiscardHandler)
 	klog.SetSlogLogger(log)
 	st, err := kubestore.New(kubestore.Config{Config: rc, Namespace: k.namespace, Replica: "cli", Log: log})
@@ -105,4 +112,25 @@ func waitStore(ctx context.Context, st *kubestore.Store) error {
 				kubeSyncTimeout, err)
 		}
 	}
+}
+
+// checkNamespace fails when the namespace ns does not exist, which the
+// store's caches would not tell from an empty one: an export would write
+// an empty dump. An identity that may not read namespaces (the store's
+// Role grants none) goes on unchecked.
+func checkNamespace(rc *rest.Config, ns string) error {
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("store-kubeconfig: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), unreachableFor)
+	defer cancel()
+	_, err = cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	switch {
+	case err == nil, apierrors.IsForbidden(err):
+		return nil
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("store-namespace: namespace %s does not exist in the store's cluster", ns)
+	}
+	return fmt.Errorf("store-namespace: reading namespace %s: %w", ns, err)
 }

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/rackboot/rackboot/deploy/crds"
@@ -58,6 +63,7 @@ func TestExportImportKubernetes(t *testing.T) {
 	if _, stderr, err := runState(t, nil, "import", "--data-dir", back, second); err != nil {
 		t.Fatalf("import into a new data dir: %v\n%s", err, stderr)
 	}
+	checkExportNamespace(t, cp, ns, filepath.Join(dir, "more"))
 	got := dumpDataDir(t, back)
 	// The Kubernetes store keeps times to the microsecond.
 	opts := append([]cmp.Option{cmpopts.EquateApproxTime(time.Microsecond)}, dumpOpts...)
@@ -74,4 +80,64 @@ func durable(d inventory.Dump) inventory.Dump {
 	return inventory.Dump{Kind: d.Kind, Version: d.Version, Machines: d.Machines, Rejected: d.Rejected,
 		Leases: d.Leases, Declined: d.Declined, Provisioning: d.Provisioning, Jobs: d.Jobs,
 		BootUUIDs: d.BootUUIDs}
+}
+
+// checkExportNamespace exports from a namespace that does not exist,
+// which fails naming it, and from ns as an identity that may read the
+// store's objects there but not namespaces, which goes on unchecked.
+func checkExportNamespace(t *testing.T, cp *kubetest.ControlPlane, ns, dir string) {
+	t.Helper()
+	admin := filepath.Join(dir, "admin.kubeconfig")
+	writeIdentity(t, admin, cp, "")
+	out := filepath.Join(dir, "none.json")
+	_, _, err := runState(t, nil, "export", "-o", out, "--store", "kubernetes",
+		"--store-kubeconfig", admin, "--store-namespace", "nonexist")
+	if want := "namespace nonexist does not exist"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("export from a missing namespace = %v, want %q", err, want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("export from a missing namespace left %s (%v), want no file", out, err)
+	}
+
+	cs := kubernetes.NewForConfigOrDie(cp.Admin)
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"},
+			Verbs: []string{"get", "list", "watch"}}}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "reader"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "reader"}}}
+	if _, err := cs.RbacV1().Roles(ns).Create(t.Context(), role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings(ns).Create(t.Context(), binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reader := filepath.Join(dir, "reader.kubeconfig")
+	writeIdentity(t, reader, cp, "reader")
+	out = filepath.Join(dir, "reader.json")
+	if _, stderr, err := runState(t, nil, "export", "-o", out, "--store", "kubernetes",
+		"--store-kubeconfig", reader, "--store-namespace", ns); err != nil {
+		t.Fatalf("export as an identity that cannot read namespaces: %v\n%s", err, stderr)
+	}
+	var d inventory.Dump
+	if err := json.Unmarshal(readAll(t, out), &d); err != nil || len(d.Machines) == 0 {
+		t.Errorf("export as reader: %d machines (%v), want the namespace's", len(d.Machines), err)
+	}
+}
+
+// writeIdentity writes a kubeconfig for cp's admin, impersonating user
+// unless it is empty.
+func writeIdentity(t *testing.T, path string, cp *kubetest.ControlPlane, user string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := clientcmdapi.NewConfig()
+	c.Clusters["c"] = &clientcmdapi.Cluster{Server: cp.Server, CertificateAuthorityData: cp.CA}
+	c.AuthInfos["u"] = &clientcmdapi.AuthInfo{Token: cp.Admin.BearerToken, Impersonate: user}
+	c.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
+	c.CurrentContext = "c"
+	if err := clientcmd.WriteToFile(*c, path); err != nil {
+		t.Fatal(err)
+	}
 }
