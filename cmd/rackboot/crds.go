@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,7 +30,7 @@ func installCRDs(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if err := parseSettings(fs, args, getenv); err != nil {
 		return err
 	}
-	rc, err := kubeClientConfig(*kubeconfig)
+	rc, err := kubeClientConfig(*kubeconfig, "kubeconfig")
 	if err != nil {
 		return fmt.Errorf("install-crds: %w", err)
 	}
@@ -63,14 +62,15 @@ func describeResult(r crds.Result, dryRun bool) string {
 
 // kubeClientConfig loads the kubeconfig at path or, when path is empty,
 // the one kubectl would use: $KUBECONFIG, ~/.kube/config, or the pod's
-// service account inside a cluster.
-func kubeClientConfig(path string) (*rest.Config, error) {
+// service account inside a cluster. flag names the setting path comes
+// from, for the error when there is none.
+func kubeClientConfig(path, flag string) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = path
 	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
 	if clientcmd.IsEmptyConfig(err) {
-		return nil, errors.New("no kubeconfig: pass --kubeconfig FILE or set RACKBOOT_KUBECONFIG " +
-			"(or KUBECONFIG, or ~/.kube/config as kubectl reads it)")
+		return nil, fmt.Errorf("no kubeconfig: pass --%s FILE or set %s "+
+			"(or KUBECONFIG, or ~/.kube/config as kubectl reads it, or run in a pod)", flag, envName(flag))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)

@@ -38,7 +38,7 @@ type kubeTarget struct {
 
 func (k *kubeTarget) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&k.backend, "store", storeEmbedded, "state `store`: embedded or kubernetes, as serve's --store")
-	fs.StringVar(&k.kubeconfig, "store-kubeconfig", "", "kubernetes store: kubeconfig `file` (empty: the pod's service account)")
+	fs.StringVar(&k.kubeconfig, "store-kubeconfig", "", "kubernetes store: kubeconfig `file` (default $KUBECONFIG, ~/.kube/config, or the pod's service account)")
 	fs.StringVar(&k.namespace, "store-namespace", "", "kubernetes store: `namespace` of the state (default $POD_NAMESPACE, else rackboot)")
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/rackboot/rackboot/inventory"
@@ -63,16 +62,11 @@ func openBackend(s *serveSettings, log *slog.Logger) (inventory.Backend, *replic
 	return ks, rep, func() error { return nil }, nil
 }
 
-// storeConfig loads the kubeconfig at path, or the pod's service account
-// for "", naming the replica in its user agent.
+// storeConfig loads the kubeconfig at path or, for "", the one kubectl
+// would use as install-crds does ($KUBECONFIG, ~/.kube/config, or the
+// pod's service account), naming the replica in its user agent.
 func storeConfig(path, replica string) (*rest.Config, error) {
-	var rc *rest.Config
-	var err error
-	if path == "" {
-		rc, err = rest.InClusterConfig()
-	} else {
-		rc, err = clientcmd.BuildConfigFromFlags("", path)
-	}
+	rc, err := kubeClientConfig(path, "store-kubeconfig")
 	if err != nil {
 		return nil, fmt.Errorf("store-kubeconfig: %w", err)
 	}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -216,5 +219,43 @@ machines:
 	s.Store.Backend = storeEmbedded
 	if err := newCatalogs(&s, nil, slog.New(slog.DiscardHandler)).loadFile(); err != nil {
 		t.Errorf("embedded store: loadFile(file with machines) = %v, want nil", err)
+	}
+}
+
+// With --store-kubeconfig empty the store's cluster is found as kubectl
+// (and install-crds) find it: $KUBECONFIG, then ~/.kube/config, then the
+// pod's service account; with none of them the error names the setting.
+func TestStoreConfigFollowsKubectl(t *testing.T) {
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // not in a pod
+	t.Setenv("KUBECONFIG", "")
+	if _, err := os.Stat(clientcmd.RecommendedHomeFile); err == nil {
+		t.Logf("%s exists: not checking the error without any kubeconfig", clientcmd.RecommendedHomeFile)
+	} else {
+		_, err := storeConfig("", "r1")
+		want := "no kubeconfig: pass --store-kubeconfig FILE or set RACKBOOT_STORE_KUBECONFIG"
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("storeConfig without any kubeconfig = %v, want %q", err, want)
+		}
+	}
+
+	env := filepath.Join(t.TempDir(), "env.kubeconfig")
+	writeKubeconfig(t, env, &clientcmdapi.Cluster{Server: "https://127.0.0.2:6443"}, "t")
+	flag := filepath.Join(t.TempDir(), "flag.kubeconfig")
+	writeKubeconfig(t, flag, &clientcmdapi.Cluster{Server: "https://127.0.0.3:6443"}, "t")
+	t.Setenv("KUBECONFIG", env)
+	for _, tt := range []struct{ name, path, want string }{
+		{"KUBECONFIG", "", "https://127.0.0.2:6443"},
+		{"the setting first", flag, "https://127.0.0.3:6443"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rc, err := storeConfig(tt.path, "r1")
+			if err != nil {
+				t.Fatalf("storeConfig(%q) = %v", tt.path, err)
+			}
+			if rc.Host != tt.want || rc.UserAgent != "rackboot/r1" {
+				t.Errorf("storeConfig(%q) = host %q, agent %q; want %q, rackboot/r1",
+					tt.path, rc.Host, rc.UserAgent, tt.want)
+			}
+		})
 	}
 }

@@ -43,7 +43,7 @@ type storeSettings struct {
 
 func (st *storeSettings) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&st.Backend, "store", storeEmbedded, "state `store`: embedded (bbolt in --data-dir) or kubernetes (custom resources, for several replicas)")
-	fs.StringVar(&st.Kubeconfig, "store-kubeconfig", "", "kubernetes store: kubeconfig `file` of the cluster keeping the state (empty: the pod's service account)")
+	fs.StringVar(&st.Kubeconfig, "store-kubeconfig", "", "kubernetes store: kubeconfig `file` of the cluster keeping the state (default $KUBECONFIG, ~/.kube/config, or the pod's service account)")
 	fs.StringVar(&st.Namespace, "store-namespace", "", "kubernetes store: `namespace` of the state (default $POD_NAMESPACE, else rackboot)")
 	fs.StringVar(&st.ReplicaID, "replica-id", "", "kubernetes store: this replica's `name` in the leader Lease, Events and logs (default $POD_NAME, else the host name)")
 	fs.BoolVar(&st.LeaderElect, "leader-elect", true, "kubernetes store: elect a leader to run BMC work, reprovisions and CSR approvals once (false: this replica always leads; run one only)")
