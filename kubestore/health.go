@@ -2,9 +2,14 @@ package kubestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // probeInterval is how often the store asks the API server whether it
@@ -19,7 +24,8 @@ type Health struct {
 	// is true too while the API server refuses the queued writes (401 or
 	// 403: just restarted, or rackboot lacks a permission); they wait.
 	Degraded bool
-	// Reason says why, in words; empty when not degraded.
+	// Reason says why, in words, with the API server's own message and
+	// none of client-go's wrapping; empty when not degraded.
 	Reason string
 	// Since is when the store became degraded, or healthy again; zero
 	// before either happened.
@@ -70,7 +76,7 @@ func (h *health) down(err error) bool {
 		return false
 	}
 	h.degraded, h.since = true, h.now().UTC()
-	h.reason = fmt.Sprintf("kubernetes api server unreachable: %v", err)
+	h.reason = "kubernetes api server unreachable: " + plain(err)
 	return true
 }
 
@@ -91,7 +97,7 @@ func (s *Store) Health() Health {
 	h := Health{Degraded: s.health.degraded, Reason: s.health.reason, Since: s.health.since}
 	if !h.Degraded && s.health.refused != nil {
 		h.Degraded = true
-		h.Reason = fmt.Sprintf("kubernetes api server refuses rackboot's queued writes: %v", s.health.refused)
+		h.Reason = "kubernetes api server refuses rackboot's queued writes: " + plain(s.health.refused)
 	}
 	s.health.mu.Unlock()
 	h.QueuedWrites = s.writer.queued()
@@ -135,4 +141,25 @@ func (s *Store) ping(ctx context.Context) error {
 		return fmt.Errorf("readyz says %q", body)
 	}
 	return nil
+}
+
+// limiterWrap is how client-go wraps the error of a request its own rate
+// limiter gave up on.
+const limiterWrap = "client rate limiter Wait returned an error: "
+
+// rateWait is golang.org/x/time/rate's word for a wait past the deadline.
+var rateWait = regexp.MustCompile(`rate: Wait\(n=\d+\) would exceed context deadline`)
+
+// plain returns err in the words an operator needs: the API server's own
+// message for a refusal, and client-go's rate limiter wrapping taken off
+// anything else ("client rate limiter Wait returned an error: rate:
+// Wait(n=1) would exceed context deadline" reads "context deadline
+// exceeded").
+func plain(err error) string {
+	var st apierrors.APIStatus
+	if errors.As(err, &st) && st.Status().Message != "" {
+		return st.Status().Message
+	}
+	msg := strings.ReplaceAll(err.Error(), limiterWrap, "")
+	return rateWait.ReplaceAllString(msg, context.DeadlineExceeded.Error())
 }

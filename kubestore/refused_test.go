@@ -1,7 +1,10 @@
 package kubestore
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +51,31 @@ func TestRefusedWritesDegrade(t *testing.T) {
 	s.health.accept()
 	if h := s.Health(); h.Degraded {
 		t.Errorf("Health() after a write was taken = %+v, want healthy", h)
+	}
+}
+
+// TestPlain takes client-go's wrapping off the reasons Health gives.
+func TestPlain(t *testing.T) {
+	gr := schema.GroupResource{Group: "rackboot.io", Resource: "machines"}
+	forbidden := apierrors.NewForbidden(gr, "", errors.New(`User "x" cannot list resource "machines"`))
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"limiter past deadline", &url.Error{Op: "Get", URL: "https://127.0.0.1:6443/readyz",
+			Err: errors.New(limiterWrap + "rate: Wait(n=1) would exceed context deadline")},
+			`Get "https://127.0.0.1:6443/readyz": context deadline exceeded`},
+		{"limiter canceled", fmt.Errorf(limiterWrap+"%w", context.Canceled), "context canceled"},
+		{"wrapped refusal", fmt.Errorf("failed to list *v1alpha1.Machine: %w", forbidden),
+			`machines.rackboot.io is forbidden: User "x" cannot list resource "machines"`},
+		{"transport", errors.New("dial tcp 127.0.0.1:6443: connect: connection refused"),
+			"dial tcp 127.0.0.1:6443: connect: connection refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := plain(tc.err); got != tc.want {
+				t.Errorf("plain(%q) = %q, want %q", tc.err, got, tc.want)
+			}
+		})
 	}
 }
