@@ -23,9 +23,14 @@ type Health struct {
 	// Events wait, and synchronous writes fail with ErrUnavailable. It
 	// is true too while the API server refuses the queued writes (401 or
 	// 403: just restarted, or rackboot lacks a permission); they wait.
+	// And it is true while the API server refuses to list a resource
+	// the store keeps (no permission in the namespace, CRDs missing):
+	// the caches miss it and WaitSynced waits.
 	Degraded bool
 	// Reason says why, in words, with the API server's own message and
-	// none of client-go's wrapping; empty when not degraded.
+	// none of client-go's wrapping: "kubernetes api server refuses to
+	// list machines in namespace rb: machines.rackboot.io is forbidden:
+	// ..."; empty when not degraded.
 	Reason string
 	// Since is when the store became degraded, or healthy again; zero
 	// before either happened.
@@ -46,6 +51,40 @@ type health struct {
 	// once one is accepted; guarded by mu. It keeps the store degraded
 	// even while the API server answers its probe.
 	refused error
+	// lists holds the resources the API server refuses to list, by
+	// resource ("machines"), until the informer lists again; guarded by
+	// mu. They keep the store degraded too: its caches miss them.
+	lists map[string]listRefusal
+}
+
+// refuseList records that the API server refused to list what with err
+// while the informer had listed up to rv; it reports whether what was
+// listed before.
+func (h *health) refuseList(what string, err error, rv string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lists == nil {
+		h.lists = map[string]listRefusal{}
+	}
+	_, was := h.lists[what]
+	if len(h.lists) == 0 && h.refused == nil {
+		h.since = h.now().UTC()
+	}
+	h.lists[what] = listRefusal{err: err, rv: rv}
+	return !was
+}
+
+// clearList forgets the refusal to list what once the informer's last
+// synced resourceVersion is no longer the one it had when refused.
+func (h *health) clearList(what, rv string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r, ok := h.lists[what]; ok && r.rv != rv {
+		delete(h.lists, what)
+		if len(h.lists) == 0 {
+			h.since = h.now().UTC()
+		}
+	}
 }
 
 // refuse records that the API server refused a queued write with err.
@@ -95,6 +134,9 @@ func (h *health) up() bool {
 func (s *Store) Health() Health {
 	s.health.mu.Lock()
 	h := Health{Degraded: s.health.degraded, Reason: s.health.reason, Since: s.health.since}
+	if r := s.health.refusalReasonLocked(s.ns); !h.Degraded && r != "" {
+		h.Degraded, h.Reason = true, r
+	}
 	if !h.Degraded && s.health.refused != nil {
 		h.Degraded = true
 		h.Reason = "kubernetes api server refuses rackboot's queued writes: " + plain(s.health.refused)
@@ -116,6 +158,7 @@ func (s *Store) probe(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		s.clearRefusals()
 		if err := s.ping(ctx); err != nil {
 			if ctx.Err() == nil && s.health.down(err) {
 				s.log.Warn("kubestore: degraded, answering from cache", "err", err)

@@ -58,11 +58,13 @@ func (inf informers) addHandlers(s *Store) {
 	}
 }
 
-// run runs the informers until ctx ends.
+// run runs the informers until ctx ends and they stopped.
 func (inf informers) run(ctx context.Context) {
-	go inf.machines.RunWithContext(ctx)
-	go inf.profiles.RunWithContext(ctx)
-	inf.rejections.RunWithContext(ctx)
+	var wg sync.WaitGroup
+	for _, i := range []cache.SharedIndexInformer{inf.machines, inf.profiles, inf.rejections} {
+		wg.Go(func() { i.RunWithContext(ctx) })
+	}
+	wg.Wait()
 }
 
 // synced returns the functions that report the informers synced.

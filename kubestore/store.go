@@ -88,13 +88,19 @@ func New(c Config) (*Store, error) {
 	s.leases.subscribe(s.leaseSeen)
 	s.inf = newInformers(client, core, s.ns)
 	s.inf.addHandlers(s)
+	s.followRefusals()
 	s.writer = newStatusWriter(s)
 	s.events = newEventRecorder(core, s.ns, s.replica)
 	return s, nil
 }
 
+// stopGrace bounds how long Run waits for its parts once ctx ended.
+const stopGrace = 5 * time.Second
+
 // Run runs the informers, the status writer, the event sink and the
-// health probe until ctx ends, then returns nil.
+// health probe until ctx ends, then returns nil, within stopGrace even
+// if an informer does not stop (it says so in the log): a replica that
+// never synced must still stop on SIGTERM.
 func (s *Store) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, run := range []func(context.Context){
@@ -110,8 +116,18 @@ func (s *Store) Run(ctx context.Context) error {
 	s.events.start()
 	s.once.Do(func() { close(s.ready) })
 	<-ctx.Done()
-	s.events.stop()
-	wg.Wait()
+	stopped := make(chan struct{})
+	go func() {
+		s.events.stop()
+		wg.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(stopGrace):
+		s.log.Error("kubestore: informers still running after the store stopped", "err",
+			fmt.Errorf("not stopped within %v", stopGrace))
+	}
 	return nil
 }
 
