@@ -75,12 +75,13 @@ type Runner interface {
 // safe for concurrent use.
 type Elector struct {
 	cfg  Config
-	lock resourcelock.Interface
+	lock *watchedLock
 	log  *slog.Logger
 
 	// mu guards the fields below.
 	mu sync.Mutex
-	// leader is the identity last seen holding the Lease.
+	// leader is the identity last reported holding the Lease, for the
+	// log; Leader asks lock, which knows whether the Lease lapsed.
 	leader string
 	// term is the context of this replica's current term as leader; nil
 	// when it does not lead. It ends when leadership is lost.
@@ -105,7 +106,8 @@ func New(cfg Config) (*Elector, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Elector{cfg: cfg, lock: lock, log: log, changed: make(chan struct{})}
+	e := &Elector{cfg: cfg, lock: &watchedLock{Interface: lock}, log: log,
+		changed: make(chan struct{})}
 	if _, err := leaderelection.NewLeaderElector(e.electionConfig()); err != nil {
 		return nil, fmt.Errorf("leader: %w", err)
 	}
@@ -208,12 +210,21 @@ func (e *Elector) Leading() bool {
 	return e.term != nil && e.term.Err() == nil
 }
 
-// Leader returns the identity of the replica last seen leading, or ""
-// when none was seen yet (or the last one released the Lease).
+// Leader returns the identity of the replica that leads now: this one
+// while it does, else the holder of the Lease last seen, as long as that
+// Lease has not lapsed (no renewal seen for a lease duration). It returns
+// "" when no replica is known to lead: none was seen yet, the last one
+// released the Lease or stopped renewing it, or this replica lost its
+// term and has seen no other leader since.
 func (e *Elector) Leader() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.leader
+	if e.Leading() {
+		return e.cfg.Identity
+	}
+	h := e.lock.holder(time.Now())
+	if h == e.cfg.Identity {
+		return "" // a term of ours that ended
+	}
+	return h
 }
 
 // Identity returns this replica's identity.
@@ -319,4 +330,68 @@ func (g gated) runTerm(ctx, term context.Context) error {
 	}
 	<-rctx.Done()
 	return nil
+}
+
+// watchedLock is the Lease lock the election goes through. It notes the
+// record each read or write saw and when that record last changed, as
+// client-go's elector does internally, so that Leader can tell a Lease
+// whose holder stopped renewing it.
+type watchedLock struct {
+	resourcelock.Interface
+
+	// mu guards the fields below.
+	mu sync.Mutex
+	// rec is the record last seen; changed is when it last changed, by
+	// this replica's clock.
+	rec     resourcelock.LeaderElectionRecord
+	changed time.Time
+}
+
+// Get reads the record, noting it.
+func (l *watchedLock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []byte, error) {
+	r, raw, err := l.Interface.Get(ctx)
+	if err == nil {
+		l.note(*r)
+	}
+	return r, raw, err
+}
+
+// Create creates the record, noting it.
+func (l *watchedLock) Create(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+	err := l.Interface.Create(ctx, r)
+	if err == nil {
+		l.note(r)
+	}
+	return err
+}
+
+// Update writes the record, noting it.
+func (l *watchedLock) Update(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+	err := l.Interface.Update(ctx, r)
+	if err == nil {
+		l.note(r)
+	}
+	return err
+}
+
+// note keeps r, and the time, when it differs from the record last seen.
+func (l *watchedLock) note(r resourcelock.LeaderElectionRecord) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.HolderIdentity != l.rec.HolderIdentity || !r.RenewTime.Equal(&l.rec.RenewTime) ||
+		r.LeaseDurationSeconds != l.rec.LeaseDurationSeconds {
+		l.rec, l.changed = r, time.Now()
+	}
+}
+
+// holder returns the holder of the record last seen, or "" when there is
+// none or its lease lapsed by now.
+func (l *watchedLock) holder(now time.Time) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lease := time.Duration(l.rec.LeaseDurationSeconds) * time.Second
+	if l.rec.HolderIdentity == "" || now.After(l.changed.Add(lease)) {
+		return ""
+	}
+	return l.rec.HolderIdentity
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/rackboot/rackboot/internal/kubetest"
 )
@@ -167,6 +168,9 @@ func testHandOver(t *testing.T, env func(*testing.T) (*rest.Config, string)) {
 	if lead.probe.running.Load() {
 		t.Errorf("stopped leader's gated runner still runs")
 	}
+	if got := lead.e.Leader(); got != "" {
+		t.Errorf("stopped leader's Leader() = %q, want \"\" (it released the Lease)", got)
+	}
 	eventually(t, "the follower leading", func() bool {
 		return follow.e.Leading() && follow.probe.running.Load()
 	})
@@ -183,6 +187,10 @@ func testStalled(t *testing.T, env func(*testing.T) (*rest.Config, string)) {
 	eventually(t, "the cut-off leader giving up", func() bool {
 		return !lead.e.Leading() && !lead.probe.running.Load()
 	})
+	// It knows it no longer leads and cannot see who does.
+	if got := lead.e.Leader(); got != "" {
+		t.Errorf("cut-off leader's Leader() = %q, want \"\"", got)
+	}
 	eventually(t, "the follower taking over", func() bool {
 		return follow.e.Leading() && follow.probe.running.Load()
 	})
@@ -269,6 +277,28 @@ func TestCheckTimings(t *testing.T) {
 				t.Errorf("New with %v, %v, %v = %v, but CheckTimings = %v", tt.lease, tt.renew, tt.retr, nerr, err)
 			}
 		})
+	}
+}
+
+// A holder seen renewing is the leader until a lease duration passes
+// without a change of its record; a released Lease names none.
+func TestLeaseLapses(t *testing.T) {
+	l := &watchedLock{}
+	renewed := metav1.NewTime(time.Now())
+	l.note(resourcelock.LeaderElectionRecord{HolderIdentity: "a", LeaseDurationSeconds: 2,
+		RenewTime: renewed})
+	now := time.Now()
+	if got := l.holder(now); got != "a" {
+		t.Errorf("holder just after a renewal = %q, want a", got)
+	}
+	l.note(resourcelock.LeaderElectionRecord{HolderIdentity: "a", LeaseDurationSeconds: 2,
+		RenewTime: renewed})
+	if got := l.holder(now.Add(3 * time.Second)); got != "" {
+		t.Errorf("holder 3s after the last renewal of a 2s lease = %q, want \"\"", got)
+	}
+	l.note(resourcelock.LeaderElectionRecord{LeaseDurationSeconds: 1, RenewTime: metav1.Now()})
+	if got := l.holder(time.Now()); got != "" {
+		t.Errorf("holder of a released Lease = %q, want \"\"", got)
 	}
 }
 

@@ -253,6 +253,10 @@ func TestReadyzAndStatusSayTheStoreIsDegraded(t *testing.T) {
 			if diff := cmp.Diff(tt.status, st); diff != "" {
 				t.Errorf("GET /api/v1/status (-want +got):\n%s", diff)
 			}
+			var fields map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &fields); err != nil || fields["queued_writes"] != 0.0 {
+				t.Errorf("GET /api/v1/status queued_writes = %v (%v), want 0 present", fields["queued_writes"], err)
+			}
 		})
 	}
 }

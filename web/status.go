@@ -21,9 +21,9 @@ type Status struct {
 	Degraded     bool      `json:"degraded"`
 	Reason       string    `json:"reason,omitempty"`
 	Since        time.Time `json:"since,omitzero"`
-	QueuedWrites int       `json:"queued_writes,omitempty"`
-	// Replica names this replica; Leader the one seen leading ("" when
-	// none is known yet). With the embedded store both are this
+	QueuedWrites int       `json:"queued_writes"`
+	// Replica names this replica; Leader the one leading now ("" while
+	// none is known to lead). With the embedded store both are this
 	// rackboot's name and Leading is always true.
 	Replica string `json:"replica"`
 	Leader  string `json:"leader"`

@@ -663,4 +663,8 @@ func TestDashboardShowsTheStoreAndLeader(t *testing.T) {
 
 	l.setStatus(web.Status{Store: "kubernetes", Replica: "rb-1", Leader: "rb-1", Leading: true})
 	b.waitFor(t, "the banner to go", `document.getElementById('degraded').hidden`)
+
+	// rb-1 lost its term and no other replica leads yet.
+	l.setStatus(web.Status{Store: "kubernetes", Replica: "rb-1"})
+	b.waitFor(t, "no leader in the top bar", `document.getElementById('leader').textContent === 'Leader: none'`)
 }

@@ -17,7 +17,8 @@ function show(st) {
   setText(banner.querySelector('.reason'), st.reason || 'the store does not answer');
   const leader = document.getElementById('leader');
   leader.hidden = st.store !== 'kubernetes';
-  const who = st.leader ? st.leader + (st.leading ? ' (this replica)' : '') : 'none yet';
+  // The server names no leader while none is known to lead now.
+  const who = st.leader ? st.leader + (st.leading ? ' (this replica)' : '') : 'none';
   setText(leader, `Leader: ${who}`);
   leader.title = `This replica: ${st.replica}`;
 }
