@@ -13,13 +13,25 @@ import (
 	"github.com/rackboot/rackboot/deploy/crds"
 )
 
+const installCRDsUsage = `usage: rackboot install-crds [--kubeconfig FILE] [--dry-run] [--timeout D]
+
+install-crds applies the CustomResourceDefinitions of rackboot's three
+resources, Machine, Profile and DHCPLease (rackboot.io/v1alpha1), to a
+cluster with server-side apply, waits until the API server serves each,
+and prints what it did to each. Run it before the first replica of the
+Kubernetes store starts, and again after an upgrade.
+
+flags:
+`
+
 // installCRDs runs "rackboot install-crds": it applies the CRDs of
-// rackboot's Machine and Profile resources to a cluster and waits until
+// rackboot's Machine, Profile and DHCPLease resources to a cluster and waits until
 // the API server serves them, printing what it did to each.
 func installCRDs(ctx context.Context, args []string, stdout, stderr io.Writer,
 	getenv func(string) string) error {
 	fs := flag.NewFlagSet("install-crds", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, installCRDsUsage); fs.PrintDefaults() }
 	kubeconfig := fs.String("kubeconfig", "",
 		"kubeconfig `file` of the cluster (default $KUBECONFIG, ~/.kube/config, "+
 			"or the pod's service account)")

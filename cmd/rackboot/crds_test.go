@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"flag"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/rackboot/rackboot/deploy/crds"
 	"github.com/rackboot/rackboot/internal/kubetest"
 )
 
@@ -62,3 +67,29 @@ func TestInstallCRDsKubeconfigFromEnv(t *testing.T) {
 		t.Errorf("install-crds with RACKBOOT_KUBECONFIG=%s = %v, want an error naming it", missing, err)
 	}
 }
+
+// install-crds -h names every resource whose CRD it installs.
+func TestInstallCRDsHelpNamesEveryKind(t *testing.T) {
+	var errOut bytes.Buffer
+	err := run(t.Context(), []string{"install-crds", "-h"}, &bytes.Buffer{}, &errOut, mapEnv(nil))
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("install-crds -h = %v, want flag.ErrHelp", err)
+	}
+	ms, err := crds.Manifests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		kind, _, _ := unstructured.NestedString(m.Object.Object, "spec", "names", "kind")
+		if !strings.Contains(errOut.String(), kind) {
+			t.Errorf("install-crds -h does not name %s (%s):\n%s", kind, m.File, errOut.String())
+		}
+	}
+	text := strings.Join(strings.Fields(errOut.String()), " ")
+	if want := fmt.Sprintf("rackboot's %s resources", numberWord[len(ms)]); !strings.Contains(text, want) {
+		t.Errorf("install-crds -h does not say %q:\n%s", want, errOut.String())
+	}
+}
+
+// numberWord spells the small counts help texts use.
+var numberWord = map[int]string{2: "two", 3: "three", 4: "four", 5: "five"}

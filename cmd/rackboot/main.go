@@ -18,7 +18,7 @@
 //	rackboot token list         show the API tokens' names and roles
 //	rackboot export [-o FILE]   write the store's whole state as JSON (serve stopped)
 //	rackboot import FILE        restore such a file into an empty store (serve stopped)
-//	rackboot install-crds [--kubeconfig F] [--dry-run]   install the Machine and Profile CRDs
+//	rackboot install-crds [--kubeconfig F] [--dry-run]   install the Machine, Profile and DHCPLease CRDs
 //	rackboot version            print the version
 //
 // Run "rackboot <command> -h" for the flags of a command; docs/config.md
