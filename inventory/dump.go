@@ -47,6 +47,11 @@ type Dump struct {
 	// event Seq+1, so that followers of EventsSince miss nothing.
 	Seq uint64 `json:"seq"`
 
+	// Profiles are the profiles kept as state: the Kubernetes store's
+	// Profile resources. The embedded store keeps none (its profiles are
+	// the inventory file's, which stays the file) and ignores them on
+	// Restore.
+	Profiles []Profile `json:"profiles,omitempty"`
 	// Machines are the machines declared through the API; the inventory
 	// file's are not state and stay in the file.
 	Machines []Machine `json:"machines,omitempty"`
@@ -210,6 +215,8 @@ func decodeInto[T any](tx *bolt.Tx, name []byte, list *[]T) error {
 
 // Restore writes d into s, which must hold no state yet (a store just
 // made by OpenStore): otherwise it returns an error wrapping ErrNotEmpty.
+// It ignores d.Profiles: the embedded store's profiles are the inventory
+// file's.
 // It checks all of d first (see Validate) and writes it in one
 // transaction, so on any error s is left as it was. Events keep their
 // Seq, and the next one recorded gets d.Seq+1. Restore a store before

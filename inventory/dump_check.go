@@ -13,7 +13,8 @@ import (
 // no Seq used twice or above d.Seq, and each status naming its own MAC
 // and last event, each state and event kind one this rackboot knows; the
 // address index naming the MAC of every lease running when the dump was
-// taken. The first fault found is returned, naming the list,
+// taken; each profile as the inventory file's, no two with one name.
+// The first fault found is returned, naming the list,
 // the entry and the field, such as
 // "leases[3] (02:00:00:00:00:07): ip: 192.0.2.9 is leased to leases[1] too".
 //
@@ -25,7 +26,7 @@ func (d *Dump) Validate() error {
 		return err
 	}
 	checks := []func() error{
-		d.checkMachines, d.checkRejected, d.checkLeases, d.checkDeclined,
+		d.checkProfiles, d.checkMachines, d.checkRejected, d.checkLeases, d.checkDeclined,
 		d.checkAddresses, d.checkLeasedAddresses, d.checkProvisioning, d.checkJobs, d.checkBootUUIDs,
 		d.checkTimelines,
 	}
@@ -78,6 +79,22 @@ func canonicalMAC(field, mac string) error {
 func validIP(field string, ip netip.Addr) error {
 	if !ip.IsValid() {
 		return fmt.Errorf("%s: required", field)
+	}
+	return nil
+}
+
+// checkProfiles checks each profile as the inventory file's are
+// checked, and that no two share a name.
+func (d *Dump) checkProfiles() error {
+	ks := newKeys("profiles")
+	for i, p := range d.Profiles {
+		err := checkProfile(p)
+		if err == nil {
+			err = ks.add("name", p.Name, i)
+		}
+		if err := at("profiles", i, p.Name, err); err != nil {
+			return err
+		}
 	}
 	return nil
 }

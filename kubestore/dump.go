@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,15 +17,17 @@ import (
 	"github.com/rackboot/rackboot/kube/apis/v1alpha1"
 )
 
-// Dump returns the state as this replica sees it: the Machines, the
-// rejections, the leases and quarantines from the caches, the
-// provisioning and jobs from the Machines' statuses (and memory, for
-// machines without one), and the timelines, boot UUIDs and address
-// index as far as this replica keeps them.
+// Dump returns the state as this replica sees it: the Profiles and
+// Machines (those that do not convert are left out), the rejections,
+// the leases and quarantines from the caches, the provisioning and jobs
+// from the Machines' statuses (and memory, for machines without one),
+// and the timelines, boot UUIDs and address index as far as this
+// replica keeps them.
 func (s *Store) Dump() (inventory.Dump, error) {
 	d := inventory.Dump{Kind: inventory.DumpKind, Version: inventory.DumpVersion,
 		Created: s.now().UTC(), Seq: s.clock.current()}
 	var err error
+	d.Profiles, _ = s.Profiles()
 	d.Machines, _, _ = s.StoredMachines()
 	slices.SortFunc(d.Machines, func(a, b inventory.Machine) int { return strings.Compare(a.Name, b.Name) })
 	if d.Rejected, err = s.Rejections(); err != nil {
@@ -63,7 +67,8 @@ func (s *Store) provisioning() []inventory.ProvisionRecord {
 
 // Restore writes d into the namespace, which must hold no Machine and no
 // DHCPLease: otherwise it returns an error wrapping inventory.ErrNotEmpty.
-// Machines are created with their status (provisioning, job, per-MAC
+// Profiles are created first (one that exists already must have the
+// same spec), then Machines, with their status (provisioning, job, per-MAC
 // statuses and recent events); the timelines and the address index go
 // into this replica's memory. Call it after WaitSynced and before
 // serving. Unlike the embedded store's, a failed Restore may leave part
@@ -79,7 +84,7 @@ func (s *Store) Restore(d inventory.Dump) error {
 	}
 	s.restoreMemory(d)
 	for _, step := range []func(context.Context, inventory.Dump) error{
-		s.restoreMachines, s.restoreRejections, s.restoreLeases,
+		s.restoreProfiles, s.restoreMachines, s.restoreRejections, s.restoreLeases,
 	} {
 		if err := step(ctx, d); err != nil {
 			return fmt.Errorf("restoring: %w", err)
@@ -154,6 +159,39 @@ func (s *Store) restoreMemory(d inventory.Dump) {
 			s.local.putJob(j)
 		}
 	}
+}
+
+// restoreProfiles creates d's Profiles. One there already is left as
+// it is if it says the same; otherwise restoring fails with an error
+// wrapping inventory.ErrConflict.
+func (s *Store) restoreProfiles(ctx context.Context, d inventory.Dump) error {
+	for _, p := range d.Profiles {
+		want := v1alpha1.ProfileFromInventory(p)
+		want.Namespace = s.ns
+		err := s.client.Post().Namespace(s.ns).Resource("profiles").Body(want).Do(ctx).Error()
+		if apierrors.IsAlreadyExists(err) {
+			err = s.sameProfile(ctx, want)
+		}
+		if err != nil {
+			return fmt.Errorf("creating profile %s: %w", p.Name, unavailable(err))
+		}
+	}
+	return nil
+}
+
+// sameProfile returns an error wrapping inventory.ErrConflict unless the
+// Profile called want.Name has want's spec.
+func (s *Store) sameProfile(ctx context.Context, want *v1alpha1.Profile) error {
+	cur := &v1alpha1.Profile{}
+	err := s.client.Get().Namespace(s.ns).Resource("profiles").Name(want.Name).Do(ctx).Into(cur)
+	switch {
+	case err != nil:
+		return err
+	case !equality.Semantic.DeepEqual(cur.Spec, want.Spec):
+		return fmt.Errorf("%w: namespace %s has a profile %s that says otherwise",
+			inventory.ErrConflict, s.ns, want.Name)
+	}
+	return nil
 }
 
 // restoreMachines creates d's Machines and writes their status.

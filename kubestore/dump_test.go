@@ -3,6 +3,7 @@ package kubestore
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/kube/apis/v1alpha1"
 )
 
 // fill gives s some of every kind of state a dump holds.
@@ -22,6 +24,8 @@ func fill(t *testing.T, s *Store) {
 			t.Fatal(err)
 		}
 	}
+	putProfile(t, s, inventory.Profile{Name: "flatcar", Kernel: "flatcar/vmlinuz",
+		Initrds: []string{"flatcar/initrd"}, Args: "console=ttyS0"})
 	must(s.PutStoredMachine(testMachine("worker-7", declared)))
 	ip1, ip2 := netip.MustParseAddr("192.0.2.61"), netip.MustParseAddr("192.0.2.62")
 	for _, k := range []inventory.EventKind{inventory.EventDHCPAck, inventory.EventScriptServed} {
@@ -45,6 +49,21 @@ func fill(t *testing.T, s *Store) {
 		Generation: 2, By: "admin", Queued: time.Now().UTC().Truncate(time.Microsecond)}))
 }
 
+// putProfile creates p as a Profile, as kubectl would, and waits until
+// the cache of s holds it.
+func putProfile(t *testing.T, s *Store, p inventory.Profile) {
+	t.Helper()
+	obj := v1alpha1.ProfileFromInventory(p)
+	obj.Namespace = s.ns
+	if err := s.client.Post().Namespace(s.ns).Resource("profiles").Body(obj).Do(t0()).Error(); err != nil {
+		t.Fatalf("creating profile %s: %v", p.Name, err)
+	}
+	waitFor(t, "the profile in the cache", func() bool {
+		ps, _ := s.Profiles()
+		return slices.ContainsFunc(ps, func(q inventory.Profile) bool { return q.Name == p.Name })
+	})
+}
+
 func TestDumpRestore(t *testing.T) {
 	src := storeSetup(t, 1)[0]
 	fill(t, src)
@@ -55,7 +74,7 @@ func TestDumpRestore(t *testing.T) {
 	if err := want.Validate(); err != nil {
 		t.Fatalf("the dump does not validate: %v", err)
 	}
-	if len(want.Machines) != 1 || len(want.Leases) != 1 || len(want.Timelines) != 2 ||
+	if len(want.Profiles) != 1 || len(want.Machines) != 1 || len(want.Leases) != 1 || len(want.Timelines) != 2 ||
 		len(want.Provisioning) != 2 || len(want.Jobs) != 1 || len(want.BootUUIDs) != 1 {
 		t.Fatalf("Dump misses state: %+v", want)
 	}
