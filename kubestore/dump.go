@@ -67,21 +67,34 @@ func (s *Store) provisioning() []inventory.ProvisionRecord {
 
 // Restore writes d into the namespace, which must hold no Machine and no
 // DHCPLease: otherwise it returns an error wrapping inventory.ErrNotEmpty.
-// Profiles are created first (one that exists already must have the
-// same spec), then Machines, with their status (provisioning, job, per-MAC
-// statuses and recent events); the timelines and the address index go
-// into this replica's memory. Call it after WaitSynced and before
-// serving. Unlike the embedded store's, a failed Restore may leave part
-// of d written.
+// Call it after WaitSynced and before serving.
+//
+// Before its first write it checks all it can (see preflight): d
+// itself, that the namespace is empty, and with dry runs that the API
+// server takes every object, so that a missing permission or an object
+// the CRDs refuse fails with nothing written. It then writes in this
+// order: the Profiles (one that exists already must have the same spec),
+// the Machines one by one, each created and then given its status
+// (provisioning, job, per-MAC statuses, recent events), the rejections
+// ConfigMap, the DHCPLeases and quarantines; the timelines and the
+// address index go into this replica's memory.
+//
+// Unlike the embedded store's, a Restore that fails after the checks
+// (the API server went away, or changed its mind) leaves what it wrote
+// so far: the Profiles, the Machines before the failing one (the last
+// of them perhaps without its status), and, if it got that far, the
+// rejections and some of the leases; the error names the object. Such a
+// namespace is not empty any more: delete its Machines and DHCPLeases
+// (or the namespace) and restore again.
 func (s *Store) Restore(d inventory.Dump) error {
 	if err := d.Validate(); err != nil {
 		return fmt.Errorf("restoring: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := s.checkEmpty(ctx); err != nil {
+	if err := s.checkRestore(d); err != nil {
 		return fmt.Errorf("restoring: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	s.restoreMemory(d)
 	for _, step := range []func(context.Context, inventory.Dump) error{
 		s.restoreProfiles, s.restoreMachines, s.restoreRejections, s.restoreLeases,
@@ -91,6 +104,17 @@ func (s *Store) Restore(d inventory.Dump) error {
 		}
 	}
 	return nil
+}
+
+// checkRestore checks, writing nothing, that the namespace is empty and
+// that the API server will take everything d makes.
+func (s *Store) checkRestore(d inventory.Dump) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.checkEmpty(ctx); err != nil {
+		return err
+	}
+	return s.preflight(ctx, d)
 }
 
 // checkEmpty returns an error wrapping inventory.ErrNotEmpty when the

@@ -4,11 +4,15 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/rest"
 
 	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/kube/apis/v1alpha1"
@@ -103,4 +107,41 @@ func TestDumpRestore(t *testing.T) {
 	if err := dst.Restore(want); !errors.Is(err, inventory.ErrNotEmpty) {
 		t.Errorf("Restore into a namespace holding machines = %v, want ErrNotEmpty", err)
 	}
+}
+
+// TestRestoreChecksFirst restores as a user who may create Profiles but
+// not Machines: Restore fails on the permission before it writes the
+// Profile it could have.
+func TestRestoreChecksFirst(t *testing.T) {
+	cp := testCluster(t)
+	ns := testNamespace(t, cp.Admin)
+	grantStore(t, cp.Admin, ns, "rackboot-import", rbacv1.PolicyRule{APIGroups: []string{"rackboot.io"},
+		Resources: []string{"profiles"}, Verbs: []string{"create"}})
+	s := startStore(t, nobody(cp.Admin, "rackboot-import"), ns, "cli")
+	d := inventory.Dump{Kind: inventory.DumpKind, Version: inventory.DumpVersion,
+		Profiles: []inventory.Profile{{Name: "flatcar", Kernel: "flatcar/vmlinuz"}},
+		Machines: []inventory.Machine{testMachine("worker-9", "02:00:00:00:00:91")}}
+
+	err := s.Restore(d)
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "machines worker-9") {
+		t.Errorf("Restore without the right to create machines = %v, want Forbidden naming worker-9", err)
+	}
+	var profiles v1alpha1.ProfileList
+	admin := apiClient(t, cp.Admin)
+	if err := admin.Get().Namespace(ns).Resource("profiles").Do(t0()).Into(&profiles); err != nil {
+		t.Fatal(err)
+	}
+	if len(profiles.Items) != 0 {
+		t.Errorf("Profiles after the refused Restore = %d, want none written", len(profiles.Items))
+	}
+}
+
+// apiClient returns a rackboot.io client of cfg.
+func apiClient(t *testing.T, cfg *rest.Config) rest.Interface {
+	t.Helper()
+	c, _, err := newClients(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

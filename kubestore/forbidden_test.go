@@ -95,15 +95,16 @@ func TestForbiddenThenGranted(t *testing.T) {
 	waitFor(t, "the store to be healthy", func() bool { return !s.Health().Degraded })
 }
 
-// grantStore lets user read what the store lists in ns.
-func grantStore(t *testing.T, cfg *rest.Config, ns, user string) {
+// grantStore lets user read what the store lists in ns, and do what
+// more rules allow.
+func grantStore(t *testing.T, cfg *rest.Config, ns, user string, more ...rbacv1.PolicyRule) {
 	t.Helper()
 	read := []string{"get", "list", "watch"}
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "store-read", Namespace: ns},
-		Rules: []rbacv1.PolicyRule{
+		Rules: append([]rbacv1.PolicyRule{
 			{APIGroups: []string{"rackboot.io"}, Resources: []string{"machines", "profiles", "dhcpleases"}, Verbs: read},
 			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: read},
-		}}
+		}, more...)}
 	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "store-read", Namespace: ns},
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: "rbac.authorization.k8s.io", Name: user}}}
