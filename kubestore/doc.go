@@ -21,7 +21,10 @@
 //	s, err := kubestore.New(kubestore.Config{Config: cfg, Namespace: "rackboot", Replica: "rb-0"})
 //	go s.Run(ctx)
 //	if err := s.WaitSynced(ctx); err != nil { ... }
-//	s.OnChange(func() { _ = inv.Refresh() }) // inv := inventory.New(catalog, s)
+//	s.OnChange(func() { // inv := inventory.New(catalog, s)
+//		_ = inv.Refresh()
+//		s.ReportLeftOut(inv.Catalog().LeftOut()) // the Accepted condition
+//	})
 //
 // This package is unstable, like the v1alpha1 resources it keeps.
 package kubestore

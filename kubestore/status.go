@@ -13,8 +13,9 @@ import (
 
 // composeStatus folds what memory knows of m's MACs into m's status: the
 // per-MAC statuses (the one with the newer last event wins), the recent
-// events (the union of both by Seq and kind, newest MaxRecentEvents) and
-// the merged view kubectl shows. It reports whether the status changed.
+// events (the union of both by Seq and kind, newest MaxRecentEvents),
+// the merged view kubectl shows and the Accepted condition (see
+// ReportLeftOut). It reports whether the status changed.
 func (s *Store) composeStatus(m *v1alpha1.Machine) bool {
 	before := m.Status.DeepCopy()
 	macs := specMACs(m)
@@ -26,6 +27,7 @@ func (s *Store) composeStatus(m *v1alpha1.Machine) bool {
 		m.Status.LastEvent = &last
 	}
 	mergeView(&m.Status)
+	s.applyAccepted(m)
 	return !equality.Semantic.DeepEqual(before, &m.Status)
 }
 

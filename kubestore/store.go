@@ -44,21 +44,22 @@ type Store struct {
 	log         *slog.Logger
 	now         func() time.Time
 
-	client rest.Interface       // rackboot.io/v1alpha1
-	core   kubernetes.Interface // ConfigMaps, Events, /readyz
-	inf    informers            // Machines, Profiles, the rejections
-	leases *leases              // DHCPLeases (lease.go)
-	clock  seqClock             // event Seq numbers
-	hub    inventory.Hub        // watchers of recorded events
-	mem    *memory              // timelines, statuses, addresses
-	local  localProvision       // provisioning of machines without a Machine object
-	writer *statusWriter        // coalesced status writes
-	events *eventRecorder       // Kubernetes Events
-	health health               // degraded or not
-	change changeHook           // OnChange
-	index  macIndex             // MAC -> Machine name
-	ready  chan struct{}        // closed by Run once started
-	once   sync.Once
+	client   rest.Interface       // rackboot.io/v1alpha1
+	core     kubernetes.Interface // ConfigMaps, Events, /readyz
+	inf      informers            // Machines, Profiles, the rejections
+	leases   *leases              // DHCPLeases (lease.go)
+	clock    seqClock             // event Seq numbers
+	hub      inventory.Hub        // watchers of recorded events
+	mem      *memory              // timelines, statuses, addresses
+	local    localProvision       // provisioning of machines without a Machine object
+	writer   *statusWriter        // coalesced status writes
+	events   *eventRecorder       // Kubernetes Events
+	health   health               // degraded or not
+	change   changeHook           // OnChange
+	index    macIndex             // MAC -> Machine name
+	accepted acceptances          // what ReportLeftOut was told
+	ready    chan struct{}        // closed by Run once started
+	once     sync.Once
 }
 
 var _ inventory.Backend = (*Store)(nil)

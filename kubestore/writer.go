@@ -128,8 +128,10 @@ func (w *statusWriter) writeAll(ctx context.Context) bool {
 }
 
 // writeStatus writes the status of the Machine called name as memory
-// has it, merged with what the API server holds. On a conflict it reads
-// the Machine again and retries.
+// has it, merged with what the API server holds, with the Accepted
+// condition ReportLeftOut asked for; the replica whose write turns it
+// False records the LeftOut Event. On a conflict it reads the Machine
+// again and retries.
 func (s *Store) writeStatus(ctx context.Context, name string) error {
 	m, ok := s.cachedMachine(name)
 	if !ok {
@@ -141,9 +143,14 @@ func (s *Store) writeStatus(ctx context.Context, name string) error {
 			return nil
 		}
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		_, err := s.writeMachine(cctx, next, false, true)
+		out, err := s.writeMachine(cctx, next, false, true)
 		cancel()
 		switch {
+		case err == nil:
+			if wentLeftOut(m, out) {
+				s.recordLeftOut(out)
+			}
+			return nil
 		case apierrors.IsNotFound(err):
 			return nil
 		case apierrors.IsConflict(err) && try < maxTries:
