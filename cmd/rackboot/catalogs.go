@@ -31,6 +31,9 @@ type catalogs struct {
 	optional bool
 	crs      profileSource // nil: the embedded store
 	log      *slog.Logger
+	// leftOut, when set, hears which declared machines each rebuild
+	// leaves out (the Kubernetes store's ReportLeftOut).
+	leftOut func([]inventory.LeftOut)
 
 	// mu guards the fields below; it also serialises rebuilds.
 	mu sync.Mutex
@@ -169,10 +172,20 @@ func (c *catalogs) refresh(inv *inventory.Inventory) {
 	for _, err := range inv.Conflicts() {
 		before[err.Error()] = true
 	}
-	inv.SetCatalog(c.base())
+	c.rebuild(inv)
 	for _, err := range inv.Conflicts() {
 		if !before[err.Error()] {
 			c.log.Warn("machine declared through the API left out", "err", err)
 		}
+	}
+}
+
+// rebuild makes inv's catalog from the base catalog and tells the store
+// which of its machines the catalog leaves out, so that their resources
+// say so too.
+func (c *catalogs) rebuild(inv *inventory.Inventory) {
+	inv.SetCatalog(c.base())
+	if c.leftOut != nil {
+		c.leftOut(inv.Catalog().LeftOut())
 	}
 }

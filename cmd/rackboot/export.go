@@ -263,6 +263,10 @@ func importState(args []string, stdin io.Reader, stderr io.Writer, getenv func(s
 		return fmt.Errorf("import: %w", err)
 	}
 	fmt.Fprintf(stderr, "rackboot: imported %s into %s\n", summarize(d), target.where())
+	if n := len(d.Profiles); n > 0 && !target.kube.on() {
+		fmt.Fprintf(stderr, "rackboot: the dump's %s (Profile resources) were not imported: the "+
+			"embedded store takes profiles from the inventory file; add them there\n", count(n, "profile"))
+	}
 	return nil
 }
 

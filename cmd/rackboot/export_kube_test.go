@@ -13,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -21,6 +23,7 @@ import (
 	"github.com/rackboot/rackboot/deploy/crds"
 	"github.com/rackboot/rackboot/internal/kubetest"
 	"github.com/rackboot/rackboot/inventory"
+	"github.com/rackboot/rackboot/kube/apis/v1alpha1"
 )
 
 // TestExportImportKubernetes moves an embedded store into the Kubernetes
@@ -57,11 +60,27 @@ func TestExportImportKubernetes(t *testing.T) {
 	if _, _, err := runState(t, nil, append([]string{"import", first}, kube...)...); err == nil {
 		t.Error("a second import into the namespace succeeded, want it refused")
 	}
+	// A Profile resource travels in the dump, but the embedded store
+	// keeps profiles in the inventory file only: import says so.
+	profile, err := runtime.DefaultUnstructuredConverter.ToUnstructured(
+		v1alpha1.ProfileFromInventory(inventory.Profile{Name: "tiny", Kernel: "k"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dynamic.NewForConfigOrDie(cp.Admin).Resource(v1alpha1.ProfilesResource).Namespace(ns).
+		Create(t.Context(), &unstructured.Unstructured{Object: profile}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, stderr, err := runState(t, nil, append([]string{"export", "-o", second}, kube...)...); err != nil {
 		t.Fatalf("export from kubernetes: %v\n%s", err, stderr)
 	}
-	if _, stderr, err := runState(t, nil, "import", "--data-dir", back, second); err != nil {
+	_, stderr, err := runState(t, nil, "import", "--data-dir", back, second)
+	if err != nil {
 		t.Fatalf("import into a new data dir: %v\n%s", err, stderr)
+	}
+	if want := "1 profile (Profile resources) were not imported"; !strings.Contains(stderr, want) {
+		t.Errorf("import into the embedded store said:\n%s\nwant a note with %q", stderr, want)
 	}
 	checkExportNamespace(t, cp, ns, filepath.Join(dir, "more"))
 	got := dumpDataDir(t, back)

@@ -89,6 +89,7 @@ func serveOn(ctx context.Context, s *serveSettings, backend inventory.Backend, r
 	inv := inventory.New(cats.base(), backend)
 	logConflicts(inv, log)
 	if rep.kube != nil {
+		cats.leftOut = rep.kube.ReportLeftOut
 		rep.kube.OnChange(func() { cats.refresh(inv) })
 		cats.refresh(inv) // what changed before the hook was in place
 	}
@@ -162,7 +163,7 @@ func reloadOnHUP(ctx context.Context, s *serveSettings, inv *inventory.Inventory
 			log.Error("inventory reload failed; keeping the one in force", "path", s.Inventory, "err", err)
 			continue
 		}
-		inv.SetCatalog(cats.base())
+		cats.rebuild(inv)
 		log.Info("inventory reloaded", "path", s.Inventory, "machines", len(inv.Catalog().Machines()))
 		logConflicts(inv, log)
 	}
