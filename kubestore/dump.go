@@ -109,6 +109,9 @@ func (s *Store) Restore(d inventory.Dump) error {
 // checkRestore checks, writing nothing, that the namespace is empty and
 // that the API server will take everything d makes.
 func (s *Store) checkRestore(d inventory.Dump) error {
+	if err := checkDeclared(d); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := s.checkEmpty(ctx); err != nil {
@@ -147,6 +150,35 @@ func (s *Store) checkEmpty(ctx context.Context) error {
 			inventory.ErrNotEmpty, s.ns, strings.Join(held, " and "))
 	}
 	return nil
+}
+
+// checkDeclared refuses a dump that keeps the generation or reprovision
+// of a machine it does not declare: a machine of the embedded store's
+// inventory file. This store keeps provisioning in Machines only, so the
+// record would be lost and the installed machine get its installer
+// again; the machine must come along as a Machine.
+func checkDeclared(d inventory.Dump) error {
+	names := make(map[string]bool, len(d.Machines))
+	for _, m := range d.Machines {
+		names[m.Name] = true
+	}
+	for _, p := range d.Provisioning {
+		if !names[p.Machine] {
+			return undeclared(p.Machine, "generation")
+		}
+	}
+	for _, j := range d.Jobs {
+		if !names[j.Machine] {
+			return undeclared(j.Machine, "reprovision")
+		}
+	}
+	return nil
+}
+
+func undeclared(machine, what string) error {
+	return fmt.Errorf("%w: the dump keeps the %s of machine %s but no Machine of that name: "+
+		"declare it in the dump (rackboot import --inventory FILE adds the inventory file's "+
+		"machines) so that its provisioning is kept", inventory.ErrInvalid, what, machine)
 }
 
 // restoreMemory takes in the timelines, boot UUIDs, address index and

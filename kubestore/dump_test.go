@@ -47,8 +47,6 @@ func fill(t *testing.T, s *Store) {
 	must(err)
 	_, err = s.TakeStep("worker-7", 2, inventory.StepInstallerServed)
 	must(err)
-	_, err = s.TakeStep("file-machine", 1, inventory.StepInstallerServed)
-	must(err)
 	must(s.PutJob(inventory.JobRecord{Machine: "worker-7", MAC: declared, Attempt: 1, Attempts: 2,
 		Generation: 2, By: "admin", Queued: time.Now().UTC().Truncate(time.Microsecond)}))
 }
@@ -79,7 +77,7 @@ func TestDumpRestore(t *testing.T) {
 		t.Fatalf("the dump does not validate: %v", err)
 	}
 	if len(want.Profiles) != 1 || len(want.Machines) != 1 || len(want.Leases) != 1 || len(want.Timelines) != 2 ||
-		len(want.Provisioning) != 2 || len(want.Jobs) != 1 || len(want.BootUUIDs) != 1 {
+		len(want.Provisioning) != 1 || len(want.Jobs) != 1 || len(want.BootUUIDs) != 1 {
 		t.Fatalf("Dump misses state: %+v", want)
 	}
 
@@ -144,4 +142,22 @@ func apiClient(t *testing.T, cfg *rest.Config) rest.Interface {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestRestoreRefusesUndeclaredProvisioning refuses, before writing, a
+// dump that keeps the generation of a machine no Machine declares (one
+// of an inventory file): its installed step would be lost.
+func TestRestoreRefusesUndeclaredProvisioning(t *testing.T) {
+	cp := testCluster(t)
+	dst := startStore(t, cp.Admin, testNamespace(t, cp.Admin), "restored")
+	d := inventory.Dump{Kind: inventory.DumpKind, Version: inventory.DumpVersion,
+		Provisioning: []inventory.ProvisionRecord{{Machine: "file-machine",
+			Provision: inventory.Provision{Generation: 3}}}}
+	err := dst.Restore(d)
+	if !errors.Is(err, inventory.ErrInvalid) || !strings.Contains(err.Error(), "file-machine") {
+		t.Errorf("Restore of an undeclared machine's generation = %v, want ErrInvalid naming it", err)
+	}
+	if got, _ := dst.Provision("file-machine"); got.Generation != 1 {
+		t.Errorf("Provision after the refused restore = %+v, want generation 1: nothing kept", got)
+	}
 }

@@ -144,11 +144,11 @@ func (s *Store) Jobs() ([]inventory.JobRecord, error) {
 }
 
 // localProvision keeps, in this replica's memory, the provisioning and
-// jobs of machines that have no Machine object: those of the inventory
-// file.
-//
-// TODO(#7): share them across replicas (a ConfigMap, or Machines for
-// file machines too); a takeover now restarts their generation at 1.
+// jobs of machines that have no Machine object. With this store every
+// machine that boots is a Machine (serve refuses an inventory file that
+// declares machines, and Restore a dump that keeps the provisioning of
+// one), so it holds only what a Machine deleted in the middle of its
+// provisioning still records.
 type localProvision struct {
 	mu    sync.Mutex
 	provs map[string]inventory.Provision // guarded by mu

@@ -51,18 +51,49 @@ func convert(args []string, stdout, stderr io.Writer, getenv func(string) string
 		}
 	}
 	for _, m := range c.Machines() {
-		creds := v1alpha1.CredentialsSecretRef{Name: m.Name + "-bmc"}
-		if m.BMC != nil && m.BMC.CredentialsSecret == nil {
-			fmt.Fprintf(stderr, "rackboot: machine %s: create Secret %s/%s with keys username and "+
-				"password (its BMC credentials were in %s)\n", m.Name, *ns, creds.Name, credentialsSource(m.BMC))
-		}
-		if err := writeResource(stdout, v1alpha1.MachineFromInventory(m, creds), *ns); err != nil {
+		m = secretCredentials(m, *ns, stderr)
+		if err := writeResource(stdout, v1alpha1.MachineFromInventory(m, v1alpha1.CredentialsSecretRef{}), *ns); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(stderr, "rackboot: converted %s and %s of %s\n",
 		count(len(c.Profiles()), "profile"), count(len(c.Machines()), "machine"), *file)
 	return nil
+}
+
+// secretCredentials returns m with BMC credentials the file keeps in a
+// file or an environment variable, which a cluster cannot read, moved
+// to the Secret "<machine>-bmc", and says on w which Secret to create.
+func secretCredentials(m inventory.Machine, ns string, w io.Writer) inventory.Machine {
+	if m.BMC == nil || m.BMC.CredentialsSecret != nil {
+		return m
+	}
+	ref := &inventory.SecretRef{Name: m.Name + "-bmc"}
+	fmt.Fprintf(w, "rackboot: machine %s: create Secret %s/%s with keys username and password "+
+		"(its BMC credentials were in %s)\n", m.Name, ns, ref.Name, credentialsSource(m.BMC))
+	b := *m.BMC
+	b.CredentialsFile, b.CredentialsEnv, b.CredentialsSecret = "", "", ref
+	m.BMC = &b
+	return m
+}
+
+// withInventory returns d with the profiles and machines of the
+// inventory file added, as the Kubernetes store keeps them: moving from
+// the embedded store, the file's machines must become Machines for
+// their generations and reprovisions to be kept.
+func withInventory(d inventory.Dump, file, ns string, w io.Writer) (inventory.Dump, error) {
+	c, err := inventory.LoadCatalog(file)
+	if err != nil {
+		return d, err
+	}
+	d.Profiles = append(d.Profiles, c.Profiles()...)
+	for _, m := range c.Machines() {
+		d.Machines = append(d.Machines, secretCredentials(m, ns, w))
+	}
+	if err := d.Validate(); err != nil {
+		return d, fmt.Errorf("the dump with %s: %w", file, err)
+	}
+	return d, nil
 }
 
 // credentialsSource says where the file keeps a BMC's credentials.

@@ -243,6 +243,8 @@ func openStore(dir string) (*inventory.Store, error) {
 // no state.
 func importState(args []string, stdin io.Reader, stderr io.Writer, getenv func(string) string) error {
 	fs, target := stateFlags("import", stderr)
+	file := fs.String("inventory", "", "kubernetes store: inventory `file` whose profiles and machines "+
+		"come along as Profile and Machine resources, with their provisioning")
 	operands, err := parseStateArgs(fs, args, getenv)
 	if err != nil {
 		return err
@@ -258,6 +260,14 @@ func importState(args []string, stdin io.Reader, stderr io.Writer, getenv func(s
 	d, err := readDump(name, stdin)
 	if err != nil {
 		return fmt.Errorf("import: %s: %w", name, err)
+	}
+	if *file != "" {
+		if !target.kube.on() {
+			return errors.New("import: --inventory needs --store kubernetes (the embedded store reads the file itself)")
+		}
+		if d, err = withInventory(d, *file, target.kube.namespace, stderr); err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
 	}
 	if err := target.restore(d); err != nil {
 		return fmt.Errorf("import: %w", err)

@@ -83,6 +83,7 @@ func TestExportImportKubernetes(t *testing.T) {
 		t.Errorf("import into the embedded store said:\n%s\nwant a note with %q", stderr, want)
 	}
 	checkExportNamespace(t, cp, ns, filepath.Join(dir, "more"))
+	checkImportWithInventory(t, cp, kubeconfig)
 	got := dumpDataDir(t, back)
 	// The Kubernetes store keeps times to the microsecond.
 	opts := append([]cmp.Option{cmpopts.EquateApproxTime(time.Microsecond)}, dumpOpts...)
