@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	berrors "go.etcd.io/bbolt/errors"
 
@@ -19,21 +20,29 @@ import (
 // inventory.OpenStore names it.
 const storeFile = "rackboot.db"
 
-const stateUsage = `usage: rackboot export [--store embedded|kubernetes] [--data-dir DIR] [-o FILE|-]
-       rackboot import [--store embedded|kubernetes] [--data-dir DIR] FILE|-
+const stateUsage = `usage: rackboot export [--store embedded] [--data-dir DIR] [-o FILE|-]
+       rackboot export --store kubernetes [--store-kubeconfig FILE] [--store-namespace NS] [-o FILE|-]
+       rackboot import [--store embedded] [--data-dir DIR] FILE|-
+       rackboot import --store kubernetes [--store-kubeconfig FILE] [--store-namespace NS]
+                       [--inventory FILE] FILE|-
 
 export writes the whole state of a store (leases, machines declared
-through the API or as Machine resources, rejections, generations,
-reprovisions in flight, statuses and timelines) as one JSON document to
-FILE, whole or not at all and readable by its owner only, or to
-standard output. import reads such a document into a store that holds
-no state yet. A dump of one store imports into the other: that is how
-an inventory moves between the embedded and the Kubernetes store.
+through the API or as Machine resources, Profile resources,
+rejections, generations, reprovisions in flight, statuses and
+timelines) as one JSON document to FILE, whole or not at all and
+readable by its owner only, or to standard output. import reads such a
+document into a store that holds no state yet. A dump of one store
+imports into the other: that is how an inventory moves between the
+embedded and the Kubernetes store.
 
 The embedded store (in --data-dir) needs to be alone: stop rackboot
 serve first. The Kubernetes store (--store kubernetes, with
 --store-kubeconfig and --store-namespace as serve takes them) is read
-while the replicas run; import into it before they start.
+while the replicas run; import into it before they start, into an
+existing namespace. Moving from the embedded store, --inventory brings
+the inventory file's profiles and machines along as Profile and Machine
+resources; creating Profiles takes more than the replicas' Role
+rackboot-store allows (docs/kubernetes.md).
 
 flags:
 `
@@ -273,11 +282,26 @@ func importState(args []string, stdin io.Reader, stderr io.Writer, getenv func(s
 		return fmt.Errorf("import: %w", err)
 	}
 	fmt.Fprintf(stderr, "rackboot: imported %s into %s\n", summarize(d), target.where())
-	if n := len(d.Profiles); n > 0 && !target.kube.on() {
-		fmt.Fprintf(stderr, "rackboot: the dump's %s (Profile resources) were not imported: the "+
-			"embedded store takes profiles from the inventory file; add them there\n", count(n, "profile"))
+	if len(d.Profiles) > 0 && !target.kube.on() {
+		fmt.Fprintln(stderr, "rackboot:", profilesSkipped(d.Profiles))
 	}
 	return nil
+}
+
+// profilesSkipped says that import into the embedded store left out ps,
+// the dump's Profile resources, and where they go instead.
+func profilesSkipped(ps []inventory.Profile) string {
+	const why = "the embedded store takes profiles from the inventory file"
+	if len(ps) == 1 {
+		return fmt.Sprintf("the dump's profile %s (a Profile resource) was not imported: %s; add it there",
+			ps[0].Name, why)
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return fmt.Sprintf("the dump's %d profiles (Profile resources: %s) were not imported: %s; add them there",
+		len(ps), strings.Join(names, ", "), why)
 }
 
 // readDump reads and checks the dump in the file called name, or on
@@ -318,8 +342,8 @@ func summarize(d inventory.Dump) string {
 	for _, t := range d.Timelines {
 		events += len(t.Events)
 	}
-	return fmt.Sprintf("%s, %s declared through the API, %s, %s",
-		count(len(d.Timelines), "timeline"), count(len(d.Machines), "machine"),
+	return fmt.Sprintf("%s, %s, %s, %s",
+		count(len(d.Timelines), "timeline"), count(len(d.Machines), "declared machine"),
 		count(len(d.Leases), "lease"), count(events, "event"))
 }
 

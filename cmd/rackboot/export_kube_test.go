@@ -79,7 +79,7 @@ func TestExportImportKubernetes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("import into a new data dir: %v\n%s", err, stderr)
 	}
-	if want := "1 profile (Profile resources) were not imported"; !strings.Contains(stderr, want) {
+	if want := "the dump's profile tiny (a Profile resource) was not imported"; !strings.Contains(stderr, want) {
 		t.Errorf("import into the embedded store said:\n%s\nwant a note with %q", stderr, want)
 	}
 	checkExportNamespace(t, cp, ns, filepath.Join(dir, "more"))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -96,7 +97,7 @@ func dumpDataDir(t *testing.T, dir string) inventory.Dump {
 	return d
 }
 
-const wantSummary = "2 timelines, 1 machine declared through the API, 1 lease, 3 events"
+const wantSummary = "2 timelines, 1 declared machine, 1 lease, 3 events"
 
 // TestExportImport moves a store to a new data directory through a file
 // and checks that everything arrived, that the file is private, and that
@@ -351,5 +352,58 @@ func TestExportWritesValidJSON(t *testing.T) {
 	}
 	if !strings.HasPrefix(stdout, "{\n  \"kind\": \"rackboot-state\",\n  \"version\": 1,\n") {
 		t.Errorf("export's output starts %q, want indented JSON with kind and version first", stdout[:min(60, len(stdout))])
+	}
+}
+
+// TestStateUsage checks that "rackboot help" and the help of export and
+// import show the flags that pick and reach the Kubernetes store.
+func TestStateUsage(t *testing.T) {
+	store := []string{"--store", "--data-dir", "--store-kubeconfig", "--store-namespace"}
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"help", []string{"help"}, append(store, "--inventory")},
+		{"export -h", []string{"export", "-h"}, append(store, "-o FILE")},
+		{"import -h", []string{"import", "-h"}, append(store, "--inventory")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, err := runState(t, nil, tt.args...)
+			if err != nil && !errors.Is(err, flag.ErrHelp) {
+				t.Fatalf("run(%q) = %v", tt.args, err)
+			}
+			usage, _, _ := strings.Cut(stdout+stderr, "flags:")
+			for _, w := range tt.want {
+				if !strings.Contains(usage, w) {
+					t.Errorf("usage of %q lacks %s:\n%s", tt.args, w, usage)
+				}
+			}
+		})
+	}
+}
+
+func TestProfilesSkipped(t *testing.T) {
+	tests := []struct {
+		name  string
+		names []string
+		want  string
+	}{
+		{"one", []string{"tiny"}, "the dump's profile tiny (a Profile resource) was not imported: " +
+			"the embedded store takes profiles from the inventory file; add it there"},
+		{"two", []string{"tiny", "big"}, "the dump's 2 profiles (Profile resources: tiny, big) were not " +
+			"imported: the embedded store takes profiles from the inventory file; add them there"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ps []inventory.Profile
+			for _, n := range tt.names {
+				ps = append(ps, inventory.Profile{Name: n, Kernel: "k"})
+			}
+			if got := profilesSkipped(ps); got != tt.want {
+				t.Errorf("profilesSkipped(%q) = %q, want %q", tt.names, got, tt.want)
+			}
+		})
 	}
 }

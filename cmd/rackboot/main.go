@@ -16,8 +16,8 @@
 //	rackboot assets fetch URL        download a file into the assets directory, checked
 //	rackboot token create --name N --role R   make an API token, print it once
 //	rackboot token list         show the API tokens' names and roles
-//	rackboot export [-o FILE]   write the store's whole state as JSON (serve stopped)
-//	rackboot import FILE        restore such a file into an empty store (serve stopped)
+//	rackboot export [--store S] [-o FILE]   write a store's whole state as JSON
+//	rackboot import [--store S] [--inventory F] FILE   restore such a file into an empty store
 //	rackboot install-crds [--kubeconfig F] [--dry-run]   install the Machine, Profile and DHCPLease CRDs
 //	rackboot version            print the version
 //
@@ -69,8 +69,10 @@ commands:
   reprovision MACHINE...: reinstall machines by BMC and network boot, K at a time
   assets     import FILE... | fetch URL: bring files into the assets directory, print their sums
   token      create --name N --role viewer|operator | list: manage the API tokens
-  export     [--store S] [--data-dir D] [-o FILE|-]: write a store's whole state as JSON
-  import     [--store S] [--data-dir D] FILE|-: restore an export into an empty store
+  export     [--store embedded|kubernetes] [--data-dir D] [--store-kubeconfig F]
+             [--store-namespace NS] [-o FILE|-]: write a store's whole state as JSON
+  import     [--store embedded|kubernetes] [--data-dir D] [--store-kubeconfig F]
+             [--store-namespace NS] [--inventory F] FILE|-: restore an export into an empty store
   install-crds [--kubeconfig F] [--dry-run]: install rackboot's CRDs in a cluster
   convert    [--inventory F] [--namespace NS]: print an inventory file as Profile and Machine resources
   version    print the version
