@@ -1,6 +1,7 @@
 package kubestore
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,27 @@ func TestReportLeftOut(t *testing.T) {
 	})
 	if ev := leftOutEvents(t, s, "aa-new"); len(ev) != 1 || ev[0].Count > 1 || ev[0].Type != corev1.EventTypeWarning {
 		t.Errorf("LeftOut events of aa-new = %d (%+v), want one Warning, recorded once", len(ev), ev)
+	}
+}
+
+// TestClashKeepsStatusWithOwner records events of a MAC two Machines
+// declare: they go to the older Machine's status and Events, never to the
+// newer, left-out one, whatever order this replica saw them in.
+func TestClashKeepsStatusWithOwner(t *testing.T) {
+	s := storeSetup(t, 1)[0]
+	const mac = "02:00:00:00:00:c3"
+	putClash(t, s, "zz-old", "aa-new", mac)
+	if _, err := s.Record(mac, inventory.Event{Kind: inventory.EventDHCPAck,
+		IP: netip.MustParseAddr("192.0.2.93")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the event in zz-old's status", func() bool {
+		return len(apiMachine(t, s, "zz-old").Status.RecentEvents) > 0
+	})
+	if newer := apiMachine(t, s, "aa-new").Status; len(newer.RecentEvents) > 0 || len(newer.MACs) > 0 {
+		t.Errorf("status of aa-new, left out = %+v; want no events or MAC status of zz-old's MAC", newer)
+	}
+	if !hasKubeEvent(t, s, "zz-old", "DhcpAck", corev1.EventTypeNormal) {
+		t.Error("no DhcpAck Event on zz-old, the MAC's owner")
 	}
 }

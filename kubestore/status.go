@@ -18,7 +18,7 @@ import (
 // ReportLeftOut). It reports whether the status changed.
 func (s *Store) composeStatus(m *v1alpha1.Machine) bool {
 	before := m.Status.DeepCopy()
-	macs := specMACs(m)
+	macs := s.ownedMACs(m)
 	m.Status.MACs = s.macStatuses(m.Status.MACs, macs)
 	m.Status.RecentEvents = s.recentEvents(m.Status.RecentEvents, macs)
 	m.Status.LastEvent = nil
@@ -29,6 +29,18 @@ func (s *Store) composeStatus(m *v1alpha1.Machine) bool {
 	mergeView(&m.Status)
 	s.applyAccepted(m)
 	return !equality.Semantic.DeepEqual(before, &m.Status)
+}
+
+// ownedMACs returns the MACs of m's spec that m owns: not those an older
+// Machine declares too, whose status and events are that Machine's.
+func (s *Store) ownedMACs(m *v1alpha1.Machine) []string {
+	var out []string
+	for _, mac := range specMACs(m) {
+		if s.index.owns(m.Name, mac) {
+			out = append(out, mac)
+		}
+	}
+	return out
 }
 
 // macStatuses returns the status of each of macs, from memory or from

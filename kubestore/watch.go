@@ -3,6 +3,7 @@ package kubestore
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"k8s.io/client-go/tools/cache"
 
@@ -11,48 +12,99 @@ import (
 )
 
 // macIndex maps the MACs of the Machines in the cache to their names.
+// When two Machines declare one MAC, the older owns it (creation time,
+// then name), as the catalog decides: the newer is left out and must
+// not take the MAC's status, events or timeline.
 type macIndex struct {
 	mu     sync.RWMutex
-	byMAC  map[string]string   // mac -> machine name; guarded by mu
-	byName map[string][]string // machine name -> its MACs; guarded by mu
-	gens   map[string]int64    // machine name -> metadata.generation seen; guarded by mu
+	byMAC  map[string]string    // mac -> owning machine's name; guarded by mu
+	byName map[string][]string  // machine name -> its MACs; guarded by mu
+	gens   map[string]int64     // machine name -> metadata.generation seen; guarded by mu
+	born   map[string]time.Time // machine name -> creation time; guarded by mu
 }
 
-// set records the MACs of the Machine called name at metadata generation
-// gen. It returns the MACs it no longer has, and whether its spec is new.
-func (x *macIndex) set(name string, macs []string, gen int64) (gone []string, changed bool) {
+// set records the MACs of the Machine called name, created at born, at
+// metadata generation gen. It returns the MACs it no longer has, and
+// whether its spec is new.
+func (x *macIndex) set(name string, macs []string, gen int64, born time.Time) (gone []string, changed bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.byMAC == nil {
-		x.byMAC, x.byName, x.gens = map[string]string{}, map[string][]string{}, map[string]int64{}
+		x.byMAC, x.byName, x.gens, x.born = map[string]string{}, map[string][]string{},
+			map[string]int64{}, map[string]time.Time{}
 	}
-	for _, mac := range x.byName[name] {
-		if !slices.Contains(macs, mac) && x.byMAC[mac] == name {
-			delete(x.byMAC, mac)
+	old := x.byName[name]
+	x.byName[name], x.born[name] = macs, born
+	for _, mac := range old {
+		if slices.Contains(macs, mac) || x.byMAC[mac] != name {
+			continue
+		}
+		if x.reassignLocked(mac); x.byMAC[mac] == "" {
 			gone = append(gone, mac)
 		}
 	}
 	for _, mac := range macs {
-		x.byMAC[mac] = name
+		if owner, ok := x.byMAC[mac]; !ok || x.olderLocked(name, owner) {
+			x.byMAC[mac] = name
+		}
 	}
-	old, seen := x.gens[name]
-	x.byName[name], x.gens[name] = macs, gen
-	return gone, !seen || old != gen
+	seenGen, seen := x.gens[name]
+	x.gens[name] = gen
+	return gone, !seen || seenGen != gen
 }
 
-// remove forgets the Machine called name and returns its MACs.
+// olderLocked reports whether machine a came before machine b.
+func (x *macIndex) olderLocked(a, b string) bool {
+	ta, tb := x.born[a], x.born[b]
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	return a < b
+}
+
+// reassignLocked gives mac to the oldest Machine still declaring it, or
+// to none.
+func (x *macIndex) reassignLocked(mac string) {
+	delete(x.byMAC, mac)
+	for name, macs := range x.byName {
+		if !slices.Contains(macs, mac) {
+			continue
+		}
+		if owner, ok := x.byMAC[mac]; !ok || x.olderLocked(name, owner) {
+			x.byMAC[mac] = name
+		}
+	}
+}
+
+// remove forgets the Machine called name and returns the MACs no Machine
+// declares any more.
 func (x *macIndex) remove(name string) []string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	macs := x.byName[name]
-	for _, mac := range macs {
-		if x.byMAC[mac] == name {
-			delete(x.byMAC, mac)
-		}
-	}
 	delete(x.byName, name)
 	delete(x.gens, name)
-	return macs
+	delete(x.born, name)
+	var gone []string
+	for _, mac := range macs {
+		if x.byMAC[mac] != name {
+			continue
+		}
+		x.reassignLocked(mac)
+		if _, ok := x.byMAC[mac]; !ok {
+			gone = append(gone, mac)
+		}
+	}
+	return gone
+}
+
+// owns reports whether the Machine called name owns mac: it does, or no
+// Machine in the cache declares mac yet (one just written).
+func (x *macIndex) owns(name, mac string) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	owner, ok := x.byMAC[mac]
+	return !ok || owner == name
 }
 
 // machine returns the name of the Machine that declares mac.
@@ -84,7 +136,7 @@ func (s *Store) machineSeen(o any) {
 		return
 	}
 	macs := specMACs(m)
-	gone, changed := s.index.set(m.Name, macs, m.Generation)
+	gone, changed := s.index.set(m.Name, macs, m.Generation, m.CreationTimestamp.Time)
 	for _, mac := range gone {
 		s.mem.declare(mac, false)
 	}
