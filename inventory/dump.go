@@ -117,7 +117,33 @@ func (s *Store) Dump() (Dump, error) {
 		return Dump{}, fmt.Errorf("dumping the store: %w", err)
 	}
 	d.Created = s.now().UTC()
+	d.AlignLeasedAddresses()
 	return d, nil
+}
+
+// AlignLeasedAddresses makes the address index name the holder of each
+// lease still running at d.Created (every lease when Created is zero),
+// adding the address when the index lacks it. The index is the MAC last
+// seen with each address: another MAC using a leased address (a script
+// fetched with its MAC from there) moves it, but the lease decides who
+// the address belongs to, and Validate wants the two to agree. Backends
+// call it at the end of Dump.
+func (d *Dump) AlignLeasedAddresses() {
+	at := make(map[netip.Addr]int, len(d.Addresses))
+	for i, a := range d.Addresses {
+		at[a.IP] = i
+	}
+	for _, l := range d.Leases {
+		if !d.Created.IsZero() && l.Expired(d.Created) {
+			continue
+		}
+		if i, ok := at[l.IP]; ok {
+			d.Addresses[i].MAC = l.MAC
+			continue
+		}
+		at[l.IP] = len(d.Addresses)
+		d.Addresses = append(d.Addresses, AddressOwner{IP: l.IP, MAC: l.MAC})
+	}
 }
 
 // read fills the lists of d from the buckets of tx.

@@ -577,3 +577,36 @@ func TestDumpV1(t *testing.T) {
 
 // storeOf returns the embedded store under inv.
 func storeOf(inv *Inventory) *Store { return inv.Backend.(*Store) }
+
+// TestDumpOwnsLeasedAddresses dumps a store where another MAC was last
+// seen with a leased address (it fetched a script from there): the dump
+// names the lease's holder, so that it validates and restores.
+func TestDumpOwnsLeasedAddresses(t *testing.T) {
+	s, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ip := netip.MustParseAddr("192.0.2.21")
+	must(t, s.PutLease(Lease{MAC: mac1, IP: ip, Expiry: time.Now().Add(time.Hour)}))
+	if _, err := s.Record(mac1, Event{Kind: EventDHCPAck, IP: ip}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Record(mac9, Event{Kind: EventScriptServed, IP: ip}); err != nil {
+		t.Fatal(err)
+	}
+	d := mustDump(t, s)
+	if err := d.Validate(); err != nil {
+		t.Fatalf("the dump does not validate: %v", err)
+	}
+	i := slices.IndexFunc(d.Addresses, func(a AddressOwner) bool { return a.IP == ip })
+	if i < 0 || d.Addresses[i].MAC != mac1 {
+		t.Errorf("dump's owner of leased %s = %v, want the lease's holder %s", ip, d.Addresses, mac1)
+	}
+	dst, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	must(t, dst.Restore(d))
+}

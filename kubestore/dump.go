@@ -46,6 +46,7 @@ func (s *Store) Dump() (inventory.Dump, error) {
 	}
 	d.BootUUIDs = s.mem.bootUUIDs()
 	d.Timelines = s.mem.timelines()
+	d.AlignLeasedAddresses()
 	return d, nil
 }
 

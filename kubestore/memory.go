@@ -116,9 +116,22 @@ func (m *memory) mergeStatus(st inventory.Status, uuid string) {
 	if uuid != "" {
 		ms.uuid = uuid
 	}
-	if st.IP.IsValid() {
+	if st.IP.IsValid() && m.newerOwnerLocked(st) {
 		m.addrs[st.IP] = st.MAC
 	}
+}
+
+// newerOwnerLocked reports whether st, merged from a Machine's status,
+// is newer news of its address than the MAC last seen with it: two MACs
+// that used one address arrive in no set order, and the latest user
+// must own it, as Record would have left it.
+func (m *memory) newerOwnerLocked(st inventory.Status) bool {
+	cur, ok := m.addrs[st.IP]
+	if !ok || cur == st.MAC {
+		return true
+	}
+	other := m.macs[cur]
+	return other == nil || other.status.IP != st.IP || other.status.LastEvent.Seq < st.LastEvent.Seq
 }
 
 // declare marks mac declared or not, bounding its timeline accordingly.
