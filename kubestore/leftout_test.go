@@ -164,3 +164,25 @@ func TestClashKeepsStatusWithOwner(t *testing.T) {
 		t.Error("no DhcpAck Event on zz-old, the MAC's owner")
 	}
 }
+
+// TestStatusShowsLease shows a declared machine's DHCP lease in its
+// Machine's status, as kubectl would read it.
+func TestStatusShowsLease(t *testing.T) {
+	s := storeSetup(t, 1)[0]
+	const mac = "02:00:00:00:00:c4"
+	if err := s.PutStoredMachine(testMachine("leased", mac)); err != nil {
+		t.Fatal(err)
+	}
+	ip := netip.MustParseAddr("192.0.2.94")
+	expiry := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	if err := s.PutLease(inventory.Lease{MAC: mac, IP: ip, Expiry: expiry, Hostname: "leased"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Record(mac, inventory.Event{Kind: inventory.EventDHCPAck, IP: ip}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the lease in the Machine's status", func() bool {
+		l := apiMachine(t, s, "leased").Status.Lease
+		return l != nil && l.IP == ip.String() && l.Expiry.Time.Equal(expiry) && l.Hostname == "leased"
+	})
+}

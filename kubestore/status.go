@@ -8,14 +8,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/rackboot/rackboot/inventory"
 	"github.com/rackboot/rackboot/kube/apis/v1alpha1"
 )
 
 // composeStatus folds what memory knows of m's MACs into m's status: the
 // per-MAC statuses (the one with the newer last event wins), the recent
 // events (the union of both by Seq and kind, newest MaxRecentEvents),
-// the merged view kubectl shows and the Accepted condition (see
-// ReportLeftOut). It reports whether the status changed.
+// the merged view kubectl shows, the lease of its MACs and the Accepted
+// condition (see ReportLeftOut). It reports whether the status changed.
 func (s *Store) composeStatus(m *v1alpha1.Machine) bool {
 	before := m.Status.DeepCopy()
 	macs := s.ownedMACs(m)
@@ -27,8 +28,27 @@ func (s *Store) composeStatus(m *v1alpha1.Machine) bool {
 		m.Status.LastEvent = &last
 	}
 	mergeView(&m.Status)
+	m.Status.Lease = s.leaseOf(macs)
 	s.applyAccepted(m)
 	return !equality.Semantic.DeepEqual(before, &m.Status)
+}
+
+// leaseOf returns the lease held by one of macs, the one running
+// longest, as the Machine's status shows it; nil when none holds one.
+func (s *Store) leaseOf(macs []string) *v1alpha1.Lease {
+	var best *inventory.Lease
+	for _, mac := range macs {
+		for _, d := range s.leases.ofMAC(mac) {
+			l, ok, err := d.Lease()
+			if err == nil && ok && (best == nil || l.Expiry.After(best.Expiry)) {
+				best = &l
+			}
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return v1alpha1.LeaseFromInventory(*best)
 }
 
 // ownedMACs returns the MACs of m's spec that m owns: not those an older
