@@ -20,7 +20,7 @@ const defaultSecretsNamespace = "rackboot"
 
 // bmcSecrets returns the reader of the BMC credentials machines keep in
 // Kubernetes Secrets. With --store kubernetes it reads them in the store's
-// cluster (--store-kubeconfig, else the pod's service account), a Secret
+// cluster (found as the store finds it), a Secret
 // named without a namespace being in --store-namespace. Otherwise it reads
 // them through the cluster --kubeconfig names, in POD_NAMESPACE, else
 // "rackboot"; without --kubeconfig it returns nil, and then machines
@@ -29,13 +29,15 @@ const defaultSecretsNamespace = "rackboot"
 // store, which read it too.
 func (s *serveSettings) bmcSecrets(log *slog.Logger) bmc.SecretReader {
 	path, ns := s.Kubeconfig, secretsNamespace()
+	load := func() (*rest.Config, error) { return clientcmd.BuildConfigFromFlags("", path) }
 	if s.Store.kubernetes() {
 		path, ns = s.Store.Kubeconfig, s.Store.Namespace
+		load = func() (*rest.Config, error) { return storeConfig(path, "bmc-secrets") }
 	} else if path == "" {
 		return nil
 	}
 	log = log.With("component", "bmc")
-	r, err := secretReader(path, ns)
+	r, err := secretReader(load, ns)
 	if err != nil {
 		log.Warn("bmc credentials from kubernetes secrets off", "path", path, "err", err)
 		return nil
@@ -44,10 +46,10 @@ func (s *serveSettings) bmcSecrets(log *slog.Logger) bmc.SecretReader {
 	return r
 }
 
-// secretReader builds a Secret reader from the kubeconfig at path, or
-// the in-cluster config for "".
-func secretReader(path, namespace string) (*secrets.Reader, error) {
-	rc, err := clientcmd.BuildConfigFromFlags("", path)
+// secretReader builds a Secret reader from the cluster config load
+// returns.
+func secretReader(load func() (*rest.Config, error), namespace string) (*secrets.Reader, error) {
+	rc, err := load()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
@@ -55,7 +57,7 @@ func secretReader(path, namespace string) (*secrets.Reader, error) {
 	rc.UserAgent = "rackboot/bmc-secrets"
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
+		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	return secrets.New(cs.CoreV1(), namespace), nil
 }

@@ -46,7 +46,7 @@ func (st *storeSettings) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&st.Kubeconfig, "store-kubeconfig", "", "kubernetes store: kubeconfig `file` of the cluster keeping the state (default $KUBECONFIG, ~/.kube/config, or the pod's service account)")
 	fs.StringVar(&st.Namespace, "store-namespace", "", "kubernetes store: `namespace` of the state (default $POD_NAMESPACE, else rackboot)")
 	fs.StringVar(&st.ReplicaID, "replica-id", "", "kubernetes store: this replica's `name` in the leader Lease, Events and logs (default $POD_NAME, else the host name)")
-	fs.BoolVar(&st.LeaderElect, "leader-elect", true, "kubernetes store: elect a leader to run BMC work, reprovisions and CSR approvals once (false: this replica always leads; run one only)")
+	fs.BoolVar(&st.LeaderElect, "leader-elect", true, "kubernetes store: elect a leader to run reprovisions, CSR decisions and token cleanup once (false: this replica always leads; run one only)")
 	fs.DurationVar(&st.LeaseDuration, "leader-lease-duration", leader.DefaultLeaseDuration, "kubernetes store: how long the other replicas wait for a silent leader before one takes over (`duration`)")
 	fs.DurationVar(&st.RenewDeadline, "leader-renew-deadline", leader.DefaultRenewDeadline, "kubernetes store: how long the leader tries to renew its Lease before it stops leading (`duration`)")
 	fs.DurationVar(&st.RetryPeriod, "leader-retry-period", leader.DefaultRetryPeriod, "kubernetes store: `duration` between two tries to take or renew the Lease")
