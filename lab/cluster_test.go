@@ -161,6 +161,13 @@ func writeKubeconfig(t *testing.T, path, server string, ca []byte, token string)
 // forward joins every connection accepted on l to a new connection to
 // addr (dialled from the test's own namespace) until t ends.
 func forward(t testing.TB, l net.Listener, addr string) {
+	serveConns(t, l, func(c net.Conn, track func(net.Conn)) { pipe(c, addr, track) })
+}
+
+// serveConns hands every connection accepted on l to handle, on its own
+// goroutine, until t ends; then it closes l and every connection handle
+// was given or tracked, and waits for the handlers.
+func serveConns(t testing.TB, l net.Listener, handle func(c net.Conn, track func(net.Conn))) {
 	var (
 		mu    sync.Mutex
 		conns []net.Conn
@@ -178,7 +185,7 @@ func forward(t testing.TB, l net.Listener, addr string) {
 				return
 			}
 			track(c)
-			wg.Go(func() { pipe(c, addr, track) })
+			wg.Go(func() { handle(c, track) })
 		}
 	})
 	t.Cleanup(func() {

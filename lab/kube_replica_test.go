@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -202,35 +201,7 @@ func balance(t *testing.T, n *netns, addr string, backends ...string) {
 	if err != nil {
 		t.Fatalf("listening on %s in %s: %v", addr, n.name, err)
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	track := func(c net.Conn) {
-		mu.Lock()
-		defer mu.Unlock()
-		conns = append(conns, c)
-	}
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			track(c)
-			wg.Go(func() { joinFirst(n, c, backends, track) })
-		}
-	})
+	serveConns(t, l, func(c net.Conn, track func(net.Conn)) { joinFirst(n, c, backends, track) })
 }
 
 // joinFirst copies between c and the first backend that accepts a
