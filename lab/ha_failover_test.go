@@ -126,20 +126,6 @@ func other(id string) string {
 	return "r1"
 }
 
-// startRedfishAt starts the emulator on addr inside n, with its power hook
-// driving c.
-func startRedfishAt(t *testing.T, n *netns, c *chassis, addr string) *redfishsim.Server {
-	t.Helper()
-	cfg := redfishsim.Config{User: redfishUser, Password: redfishPassword, Addr: addr,
-		OnPower: func(state string) error { return c.power(n, state == redfishsim.PowerOn) }}
-	var sim *redfishsim.Server
-	if err := n.inside(func() error { sim = redfishsim.New(cfg); return nil }); err != nil {
-		t.Fatalf("starting the Redfish emulator in %s: %v", n.name, err)
-	}
-	t.Cleanup(sim.Close)
-	return sim
-}
-
 // createSecret creates the Secret name holding a BMC's credentials under
 // the keys a credentialsSecretRef reads by default.
 func (ns *kubeNS) createSecret(t *testing.T, name, user, password string) {

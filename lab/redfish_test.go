@@ -67,7 +67,14 @@ func TestLabReprovisionRedfish(t *testing.T) {
 // inside n, so that the guest's QEMU finds its tap.
 func startRedfish(t *testing.T, n *netns, c *chassis) *redfishsim.Server {
 	t.Helper()
-	cfg := redfishsim.Config{User: redfishUser, Password: redfishPassword,
+	return startRedfishAt(t, n, c, "")
+}
+
+// startRedfishAt starts the emulator on addr inside n ("" is 127.0.0.1),
+// with its power hook driving c.
+func startRedfishAt(t *testing.T, n *netns, c *chassis, addr string) *redfishsim.Server {
+	t.Helper()
+	cfg := redfishsim.Config{User: redfishUser, Password: redfishPassword, Addr: addr,
 		OnPower: func(state string) error { return c.power(n, state == redfishsim.PowerOn) }}
 	var sim *redfishsim.Server
 	if err := n.inside(func() error { sim = redfishsim.New(cfg); return nil }); err != nil {
