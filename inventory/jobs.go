@@ -40,6 +40,9 @@ type JobRecord struct {
 	// running the job, or, with Attempt zero, the one it was submitted
 	// to. Empty with the embedded store.
 	Replica string `json:"replica,omitempty"`
+	// Limit is how many machines of the job's batch may be reprovisioned
+	// at once; zero means the workflow's limit.
+	Limit int `json:"limit,omitempty"`
 }
 
 // PutJob saves j, replacing the record of the same machine.

@@ -56,6 +56,10 @@ type Job struct {
 type job struct {
 	Job
 	m inventory.Machine // as submitted; looked up again when it starts
+	// limit is the max-in-flight of the batch the job was submitted in;
+	// zero means the workflow's. It is saved, so that a leader adopting
+	// the job keeps the batch's limit.
+	limit int
 	// resume: the job was saved before a restart; its first attempt goes
 	// on with Attempt instead of starting a new one.
 	resume  bool

@@ -26,11 +26,10 @@ func (w *Workflow) following() bool {
 	return !running || !w.cfg.Leading()
 }
 
-// submitToLeader saves ms as queued jobs for the leader to start. It
-// refuses the whole batch as Submit does; the batch's own limit is not
-// kept, only Config.MaxInFlight applies.
-// TODO(#7): keep a batch's limit in its JobRecords.
-func (w *Workflow) submitToLeader(ms []inventory.Machine, who string) ([]Job, error) {
+// submitToLeader saves ms as queued jobs for the leader to start, each
+// with the batch's limit, maxInFlight. It refuses the whole batch as
+// Submit does.
+func (w *Workflow) submitToLeader(ms []inventory.Machine, maxInFlight int, who string) ([]Job, error) {
 	recs, err := w.journal.Jobs()
 	if err != nil {
 		return nil, fmt.Errorf("reading the saved reprovisions: %w", err)
@@ -42,7 +41,7 @@ func (w *Workflow) submitToLeader(ms []inventory.Machine, who string) ([]Job, er
 	out := make([]Job, 0, len(ms))
 	for _, m := range ms {
 		r := inventory.JobRecord{Machine: m.Name, MAC: m.MACs[0], Attempts: w.attempts(m),
-			By: who, Queued: now, Replica: w.cfg.Replica}
+			By: who, Queued: now, Replica: w.cfg.Replica, Limit: maxInFlight}
 		if err := w.journal.PutJob(r); err != nil {
 			w.unsave(out)
 			return nil, fmt.Errorf("saving the reprovision of %s for the leader: %w", m.Name, err)
@@ -90,7 +89,7 @@ func (w *Workflow) handOverLocked(j *job) bool {
 		return true
 	}
 	r := inventory.JobRecord{Machine: j.Machine, MAC: j.m.MACs[0], Attempts: j.Attempts,
-		By: j.By, Queued: j.Queued, Replica: w.cfg.Replica}
+		By: j.By, Queued: j.Queued, Replica: w.cfg.Replica, Limit: j.limit}
 	if err := w.journal.PutJob(r); err != nil {
 		w.log.Error("saving a queued reprovision for the next leader", "mac", r.MAC, "err", err)
 		return false

@@ -175,3 +175,46 @@ func TestTakeOverWithoutReplicaName(t *testing.T) {
 		t.Errorf("provision-resumed detail = %q, want taken over by b at script-served", e.Detail)
 	}
 }
+
+// A batch submitted to a follower keeps its own limit on the leader: with
+// one in flight, the second machine waits while the first is held at its
+// power cycle.
+func TestFollowerBatchKeepsLimit(t *testing.T) {
+	r := newRig(t, replicaConfig("a", leads(true)))
+	r.bmc.plan("node1", fullBoot)
+	r.bmc.plan("node2", fullBoot)
+	gate := make(chan struct{})
+	r.bmc.mu.Lock()
+	r.bmc.gate = gate
+	r.bmc.mu.Unlock()
+	follower, err := New(replicaConfig("b", leads(false)), r.inv, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := []inventory.Machine{r.machine(t, "node1"), r.machine(t, "node2")}
+	if _, err := follower.Submit(ms, 1, "alice"); err != nil {
+		t.Fatalf("follower Submit = %v", err)
+	}
+	running := func() int {
+		n := 0
+		for _, j := range follower.Jobs() {
+			if j.State == StateRunning {
+				n++
+			}
+		}
+		return n
+	}
+	r.wait(t, "the leader to start one machine", func() bool { return running() == 1 })
+	// Rescans come every 10 ms: give the leader many chances to start
+	// the second machine too.
+	time.Sleep(200 * time.Millisecond)
+	if n := running(); n != 1 {
+		t.Errorf("%d machines of a batch limited to 1 run at once", n)
+	}
+	close(gate)
+	for _, name := range []string{"node1", "node2"} {
+		if j := r.finished(t, name); j.State != StateDone {
+			t.Errorf("%s = %+v, want done", name, j)
+		}
+	}
+}

@@ -31,7 +31,7 @@ func (w *Workflow) record(j *job) inventory.JobRecord {
 	return inventory.JobRecord{Machine: cur.Machine, MAC: j.m.MACs[0], Attempt: cur.Attempt,
 		Attempts: cur.Attempts, Generation: cur.Generation, Stage: cur.Stage, By: cur.By,
 		Queued: cur.Queued, Started: cur.Started, After: j.after, Powered: j.powered,
-		Replica: w.cfg.Replica}
+		Replica: w.cfg.Replica, Limit: j.limit}
 }
 
 // save writes j to the journal, if there is one. A failure is logged:
@@ -109,8 +109,9 @@ func (w *Workflow) adopt(recs []inventory.JobRecord) ([]*job, []inventory.JobRec
 	return jobs, adopted
 }
 
-// enqueue queues adopted jobs as one batch; if Run stopped meanwhile,
-// they stay saved for the next Run.
+// enqueue queues adopted jobs, one batch per batch limit they were
+// submitted with; if Run stopped meanwhile, they stay saved for the next
+// Run.
 func (w *Workflow) enqueue(jobs []*job) {
 	if len(jobs) == 0 {
 		return
@@ -123,7 +124,16 @@ func (w *Workflow) enqueue(jobs []*job) {
 		}
 		return
 	}
-	w.batches = append(w.batches, &batch{limit: w.cfg.MaxInFlight, queue: jobs})
+	byLimit := map[int]*batch{}
+	for _, j := range jobs {
+		b := byLimit[j.limit]
+		if b == nil {
+			b = &batch{limit: cmpOr(j.limit, w.cfg.MaxInFlight)}
+			byLimit[j.limit] = b
+			w.batches = append(w.batches, b)
+		}
+		b.queue = append(b.queue, j)
+	}
 	w.queued += len(jobs)
 	w.poke()
 }
@@ -188,7 +198,7 @@ func (w *Workflow) savedJob(r inventory.JobRecord) *job {
 	return &job{Job: Job{Machine: r.Machine, State: StateQueued, Stage: r.Stage,
 		Attempt: r.Attempt, Attempts: r.Attempts, Generation: r.Generation, By: r.By,
 		Queued: r.Queued, Started: r.Started}, m: m, resume: r.Attempt > 0, saved: true,
-		after: r.After, powered: r.Powered}
+		after: r.After, powered: r.Powered, limit: r.Limit}
 }
 
 // resumeAttempt goes on with the attempt j was saved in: it drains and

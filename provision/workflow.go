@@ -326,7 +326,7 @@ func (w *Workflow) Submit(ms []inventory.Machine, maxInFlight int, who string) (
 		return nil, err
 	}
 	if w.following() {
-		return w.submitToLeader(ms, who)
+		return w.submitToLeader(ms, maxInFlight, who)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -337,7 +337,7 @@ func (w *Workflow) Submit(ms []inventory.Machine, maxInFlight int, who string) (
 	out := make([]Job, len(ms))
 	for i, m := range ms {
 		j := &job{Job: Job{Machine: m.Name, State: StateQueued, Attempts: w.attempts(m),
-			By: who, Queued: time.Now().UTC()}, m: m}
+			By: who, Queued: time.Now().UTC()}, m: m, limit: maxInFlight}
 		w.jobs[m.Name] = j
 		b.queue = append(b.queue, j)
 		out[i] = j.Job

@@ -91,6 +91,7 @@ func JobFromInventory(j inventory.JobRecord) *ReprovisionJob {
 		After:      int64(j.After),
 		Powered:    microTime(j.Powered),
 		Replica:    j.Replica,
+		Limit:      int32(j.Limit),
 	}
 }
 
@@ -110,6 +111,7 @@ func (j *ReprovisionJob) Inventory(machine string) inventory.JobRecord {
 		After:      uint64(j.After),
 		Powered:    timeOf(j.Powered),
 		Replica:    j.Replica,
+		Limit:      int(j.Limit),
 	}
 }
 

@@ -102,7 +102,7 @@ func TestJobRoundTrip(t *testing.T) {
 		{"running", inventory.JobRecord{Machine: "worker-1", MAC: "02:00:00:00:00:01",
 			Attempt: 2, Attempts: 3, Generation: 4, Stage: "ignition-served", By: "admin",
 			Queued: micro, Started: micro.Add(time.Second), After: 1764583200123456,
-			Powered: micro.Add(2 * time.Second), Replica: "rackboot-7f9c"}},
+			Powered: micro.Add(2 * time.Second), Replica: "rackboot-7f9c", Limit: 2}},
 		{"queued", inventory.JobRecord{Machine: "worker-2", Attempts: 1, By: "admin", Queued: micro}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -86,4 +86,9 @@ type ReprovisionJob struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	Replica string `json:"replica,omitempty"`
+	// Limit is how many machines of the job's batch may be reprovisioned
+	// at once; absent means the workflow's limit.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Limit int32 `json:"limit,omitempty"`
 }
