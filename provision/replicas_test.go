@@ -22,11 +22,15 @@ func leads(v bool) *atomic.Bool {
 	return &b
 }
 
-// A follower's Submit saves the job for the leader, which starts it at
-// its next rescan; the follower shows the saved job until it is done.
-func TestFollowerSubmitGoesToLeader(t *testing.T) {
+// leaderAndFollower returns a rig whose workflow leads, with machines
+// planned to boot fully once gate is closed (the BMC waits on it), and a
+// follower workflow over the same store.
+func leaderAndFollower(t *testing.T, machines ...string) (*rig, *Workflow, chan struct{}) {
+	t.Helper()
 	r := newRig(t, replicaConfig("a", leads(true)))
-	r.bmc.plan("node1", fullBoot)
+	for _, m := range machines {
+		r.bmc.plan(m, fullBoot)
+	}
 	gate := make(chan struct{})
 	r.bmc.mu.Lock()
 	r.bmc.gate = gate
@@ -35,7 +39,13 @@ func TestFollowerSubmitGoesToLeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, follower, gate
+}
 
+// A follower's Submit saves the job for the leader, which starts it at
+// its next rescan; the follower shows the saved job until it is done.
+func TestFollowerSubmitGoesToLeader(t *testing.T) {
+	r, follower, gate := leaderAndFollower(t, "node1")
 	jobs, err := follower.Submit([]inventory.Machine{r.machine(t, "node1")}, 0, "alice")
 	if err != nil {
 		t.Fatalf("follower Submit = %v", err)
@@ -180,17 +190,7 @@ func TestTakeOverWithoutReplicaName(t *testing.T) {
 // one in flight, the second machine waits while the first is held at its
 // power cycle.
 func TestFollowerBatchKeepsLimit(t *testing.T) {
-	r := newRig(t, replicaConfig("a", leads(true)))
-	r.bmc.plan("node1", fullBoot)
-	r.bmc.plan("node2", fullBoot)
-	gate := make(chan struct{})
-	r.bmc.mu.Lock()
-	r.bmc.gate = gate
-	r.bmc.mu.Unlock()
-	follower, err := New(replicaConfig("b", leads(false)), r.inv, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, follower, gate := leaderAndFollower(t, "node1", "node2")
 	ms := []inventory.Machine{r.machine(t, "node1"), r.machine(t, "node2")}
 	if _, err := follower.Submit(ms, 1, "alice"); err != nil {
 		t.Fatalf("follower Submit = %v", err)
