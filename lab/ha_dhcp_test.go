@@ -83,12 +83,7 @@ func TestLabReplicasDHCP(t *testing.T) {
 		t.Skipf("the replica DHCP lab needs tcpdump to see the ACKs: %v", err)
 	}
 	load := haLoadFromEnv(t)
-	bin := sharedRackboot(t)
-	k := sharedKube(t)
-	tos := buildTinyOS(t)
-	n := newNetns(t)
-	n.addBridge(t)
-	ns := k.newNamespace(t)
+	bin, tos, n, ns := storeLab(t)
 	var rs []*replica
 	for _, rc := range []replicaConfig{
 		{id: "r1", iface: "r1eth", cidr: "10.213.0.11/24", settings: haDHCPSettings()},

@@ -44,15 +44,10 @@ func haSettings() map[string]any {
 // on its timeline, without a second power cycle.
 func TestLabFailover(t *testing.T) {
 	requireLab(t)
-	bin := sharedRackboot(t)
-	k := sharedKube(t)
-	tos := buildTinyOS(t)
-	n := newNetns(t)
-	n.addBridge(t)
+	bin, tos, n, ns := storeLab(t)
 	capture(t, n)
 	n.addTap(t, "tap0")
 	sim := startRedfishAt(t, n, newChassis(t, redfishGuest, "tap0"), serverIP+":0")
-	ns := k.newNamespace(t)
 	ns.create(t, profilesGVR, tinyProfile)
 	ns.createSecret(t, "bios-redfish-bmc", redfishUser, redfishPassword)
 	ns.create(t, machinesGVR, redfishMachineObject(t, sim, ns.name, "bios-redfish-bmc"))

@@ -29,13 +29,8 @@ func TestLabAPIServerOutage(t *testing.T) {
 	if _, err := exec.LookPath("busybox"); err != nil {
 		t.Skipf("the outage lab needs busybox (Debian package busybox-static): %v", err)
 	}
-	bin := sharedRackboot(t)
-	k := sharedKube(t)
-	tos := buildTinyOS(t)
-	n := newNetns(t)
-	n.addBridge(t)
+	bin, tos, n, ns := storeLab(t)
 	capture(t, n)
-	ns := k.newNamespace(t)
 	ns.create(t, machinesGVR, machineObject(dhcpHost, "tiny"))
 	s := startReplica(t, n, ns, bin, tos, replicaConfig{id: "r1", profiles: []string{"tiny"}})
 	h := newNetns(t)

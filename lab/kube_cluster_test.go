@@ -74,6 +74,19 @@ func sharedRackboot(t *testing.T) string {
 	return bin
 }
 
+// storeLab sets up what each Kubernetes store lab starts from: the shared
+// rackboot build and control plane, the tiny OS, a lab namespace with its
+// bridge, and a store namespace of its own in the API server.
+func storeLab(t *testing.T) (bin string, tos tinyOS, n *netns, ns *kubeNS) {
+	t.Helper()
+	bin = sharedRackboot(t)
+	k := sharedKube(t)
+	tos = buildTinyOS(t)
+	n = newNetns(t)
+	n.addBridge(t)
+	return bin, tos, n, k.newNamespace(t)
+}
+
 // sharedKube returns the shared control plane, starting it in t the first
 // time. It skips t when the Kubernetes binaries are missing.
 func sharedKube(t *testing.T) *kubeLab {

@@ -2,9 +2,7 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/rackboot/rackboot/inventory"
 )
@@ -34,13 +31,8 @@ var tinyProfile = object("Profile", "tiny", map[string]any{
 // DHCPLease of its address.
 func TestLabKubernetesStore(t *testing.T) {
 	requireLab(t)
-	bin := sharedRackboot(t)
-	k := sharedKube(t)
-	tos := buildTinyOS(t)
-	n := newNetns(t)
-	n.addBridge(t)
+	bin, tos, n, ns := storeLab(t)
 	capture(t, n)
-	ns := k.newNamespace(t)
 	ns.forgetJoin(t, biosIgnitionGuest.name)
 	ns.create(t, profilesGVR, tinyProfile)
 	ns.create(t, machinesGVR, machineObject(biosIgnitionGuest, "tiny-ignition"))
@@ -163,25 +155,7 @@ func waitStatus(t *testing.T, ns *kubeNS, name string, d time.Duration,
 // checks the default columns and the cells of the row of name.
 func checkTable(t *testing.T, ns *kubeNS, name string, want []string) {
 	t.Helper()
-	hc, err := rest.HTTPClientFor(ns.cp.Admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := ns.cp.Server + "/apis/rackboot.io/v1alpha1/namespaces/" + ns.name + "/machines"
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var table metav1.Table
-	if err := json.NewDecoder(resp.Body).Decode(&table); err != nil {
-		t.Fatalf("decoding the Machine table: %v", err)
-	}
+	table := ns.cp.Table(t, "/apis/rackboot.io/v1alpha1/namespaces/"+ns.name+"/machines")
 	var cols []string
 	for _, c := range table.ColumnDefinitions {
 		if c.Priority == 0 {

@@ -1,9 +1,6 @@
 package v1alpha1_test
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/rackboot/rackboot/deploy/crds"
 	"github.com/rackboot/rackboot/internal/kubetest"
@@ -261,26 +257,7 @@ func getMachine(t *testing.T, c *cluster, name string) *v1alpha1.Machine {
 // testTable lists the machines as kubectl get does and checks the
 // columns it would print. It runs after testStatus set the status.
 func testTable(t *testing.T, c *cluster) {
-	hc, err := rest.HTTPClientFor(c.cp.Admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet,
-		c.cp.Server+"/apis/rackboot.io/v1alpha1/namespaces/"+ns+"/machines", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var table metav1.Table
-	if err := json.Unmarshal(body, &table); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET machines as Table = %d, %v:\n%s", resp.StatusCode, err, body)
-	}
+	table := c.cp.Table(t, "/apis/rackboot.io/v1alpha1/namespaces/"+ns+"/machines")
 	var cols []string
 	for _, d := range table.ColumnDefinitions {
 		cols = append(cols, d.Name)
