@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -11,7 +10,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
@@ -47,21 +45,8 @@ func (k *kubeTarget) on() bool { return k.backend == storeKubernetes }
 
 // resolve checks the settings and fills in the namespace's default.
 func (k *kubeTarget) resolve(getenv func(string) string) error {
-	switch k.backend {
-	case storeEmbedded:
-		if k.kubeconfig != "" || k.namespace != "" {
-			return errors.New("store-kubeconfig and store-namespace need --store kubernetes")
-		}
-		return nil
-	case storeKubernetes:
-	default:
-		return fmt.Errorf("store: %q is not embedded or kubernetes", k.backend)
-	}
-	k.namespace = cmp.Or(k.namespace, getenv("POD_NAMESPACE"), defaultStoreNamespace)
-	if errs := validation.IsDNS1123Label(k.namespace); len(errs) > 0 {
-		return fmt.Errorf("store-namespace: %q is not a namespace name: %s", k.namespace, errs[0])
-	}
-	return nil
+	_, err := resolveStore(k.backend, k.kubeconfig, &k.namespace, getenv)
+	return err
 }
 
 // with runs the Kubernetes store until its caches are filled, calls f

@@ -55,17 +55,9 @@ func (st *storeSettings) addFlags(fs *flag.FlagSet) {
 // resolve fills in the defaults read from the environment and the host,
 // and checks the settings. Errors name the setting.
 func (st *storeSettings) resolve(getenv func(string) string, hostname func() (string, error)) error {
-	switch st.Backend {
-	case storeEmbedded:
-		return st.checkEmbedded()
-	case storeKubernetes:
-	default:
-		return fmt.Errorf("store: %q is not embedded or kubernetes", st.Backend)
-	}
-	st.Namespace = cmp.Or(st.Namespace, getenv("POD_NAMESPACE"), defaultStoreNamespace)
-	if errs := validation.IsDNS1123Label(st.Namespace); len(errs) > 0 {
-		return fmt.Errorf("store-namespace: %q is not a namespace name: %s", st.Namespace,
-			strings.Join(errs, "; "))
+	kube, err := resolveStore(st.Backend, st.Kubeconfig, &st.Namespace, getenv)
+	if err != nil || !kube {
+		return err
 	}
 	if st.ReplicaID == "" {
 		st.ReplicaID = getenv("POD_NAME")
@@ -83,17 +75,33 @@ func (st *storeSettings) resolve(getenv func(string) string, hostname func() (st
 	return st.checkLeader()
 }
 
-// checkEmbedded refuses the settings that only the Kubernetes store
-// reads, so that a half-made switch to it does not go unnoticed.
-func (st *storeSettings) checkEmbedded() error {
-	for _, f := range []struct{ name, v string }{
-		{"store-kubeconfig", st.Kubeconfig}, {"store-namespace", st.Namespace},
-	} {
-		if f.v != "" {
-			return fmt.Errorf("%s: only read with --store kubernetes", f.name)
+// resolveStore checks the --store, --store-kubeconfig and
+// --store-namespace settings serve, export and import share, filling in
+// the namespace's default, and reports whether the store is the
+// Kubernetes one. With the embedded store it refuses the settings only
+// the Kubernetes store reads, so that a half-made switch to it does not
+// go unnoticed.
+func resolveStore(backend, kubeconfig string, ns *string, getenv func(string) string) (bool, error) {
+	switch backend {
+	case storeEmbedded:
+		for _, f := range []struct{ name, v string }{
+			{"store-kubeconfig", kubeconfig}, {"store-namespace", *ns},
+		} {
+			if f.v != "" {
+				return false, fmt.Errorf("%s: only read with --store kubernetes", f.name)
+			}
 		}
+		return false, nil
+	case storeKubernetes:
+	default:
+		return false, fmt.Errorf("store: %q is not embedded or kubernetes", backend)
 	}
-	return nil
+	*ns = cmp.Or(*ns, getenv("POD_NAMESPACE"), defaultStoreNamespace)
+	if errs := validation.IsDNS1123Label(*ns); len(errs) > 0 {
+		return true, fmt.Errorf("store-namespace: %q is not a namespace name: %s", *ns,
+			strings.Join(errs, "; "))
+	}
+	return true, nil
 }
 
 // checkReplicaID accepts a name Leases, Events and logs can carry.
