@@ -58,8 +58,9 @@ func (a *acceptances) replace(set map[string]acceptance) {
 // condition changes, so it never waits on the API server and repeating
 // it costs no write.
 func (s *Store) ReportLeftOut(left []inventory.LeftOut) {
-	set := map[string]acceptance{}
-	for _, m := range s.cachedMachines() {
+	machines := s.cachedMachines()
+	set := make(map[string]acceptance, len(machines))
+	for _, m := range machines {
 		set[m.Name] = acceptance{}
 	}
 	for _, lo := range left {
@@ -68,7 +69,7 @@ func (s *Store) ReportLeftOut(left []inventory.LeftOut) {
 		}
 	}
 	s.accepted.replace(set)
-	for _, m := range s.cachedMachines() {
+	for _, m := range machines {
 		if next := m.DeepCopy(); s.applyAccepted(next) {
 			s.writer.mark(m.Name)
 		}
