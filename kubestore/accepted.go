@@ -70,7 +70,7 @@ func (s *Store) ReportLeftOut(left []inventory.LeftOut) {
 	}
 	s.accepted.replace(set)
 	for _, m := range machines {
-		if next := m.DeepCopy(); s.applyAccepted(next) {
+		if c, ok := s.acceptedCondition(m); ok && acceptedDiffers(m, c) {
 			s.writer.mark(m.Name)
 		}
 	}
@@ -79,9 +79,19 @@ func (s *Store) ReportLeftOut(left []inventory.LeftOut) {
 // applyAccepted sets the Accepted condition of m as ReportLeftOut was
 // last told; it reports whether the condition changed.
 func (s *Store) applyAccepted(m *v1alpha1.Machine) bool {
+	c, ok := s.acceptedCondition(m)
+	if !ok || !acceptedDiffers(m, c) {
+		return false
+	}
+	return meta.SetStatusCondition(&m.Status.Conditions, c)
+}
+
+// acceptedCondition is the Accepted condition m should carry, as
+// ReportLeftOut was last told; false when it was told nothing of m.
+func (s *Store) acceptedCondition(m *v1alpha1.Machine) (metav1.Condition, bool) {
 	ac, ok := s.accepted.get(m.Name)
 	if !ok {
-		return false
+		return metav1.Condition{}, false
 	}
 	c := metav1.Condition{Type: ConditionAccepted, Status: metav1.ConditionTrue,
 		Reason: ReasonInCatalog, Message: "the effective catalog takes the machine in",
@@ -89,12 +99,15 @@ func (s *Store) applyAccepted(m *v1alpha1.Machine) bool {
 	if ac.leftOut {
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, ReasonLeftOut, ac.why
 	}
+	return c, true
+}
+
+// acceptedDiffers reports whether m's Accepted condition says other than
+// c, its transition time aside.
+func acceptedDiffers(m *v1alpha1.Machine, c metav1.Condition) bool {
 	cur := meta.FindStatusCondition(m.Status.Conditions, ConditionAccepted)
-	if cur != nil && cur.Status == c.Status && cur.Reason == c.Reason &&
-		cur.Message == c.Message && cur.ObservedGeneration == c.ObservedGeneration {
-		return false
-	}
-	return meta.SetStatusCondition(&m.Status.Conditions, c)
+	return cur == nil || cur.Status != c.Status || cur.Reason != c.Reason ||
+		cur.Message != c.Message || cur.ObservedGeneration != c.ObservedGeneration
 }
 
 // wentLeftOut reports whether the written Machine after is left out
